@@ -1,0 +1,16 @@
+/** The pure-TypeScript backend: runs everywhere, single-threaded. */
+import type { KernelBackend } from '../types.js';
+import { sgemm } from './gemm.js';
+import { gruBackward } from './gruBackward.js';
+import { gruForward } from './gruForward.js';
+
+export const jsBackend: KernelBackend = {
+  name: 'js',
+  gruForward,
+  gruBackward,
+  sgemm,
+  // The TS kernels run on the calling thread; the setting is kept for the
+  // native backend, which reads it when selected.
+  setNumThreads() {},
+  getNumThreads: () => 1,
+};

@@ -1,0 +1,124 @@
+/**
+ * The kernel interface. The native addon and the pure-TypeScript backend both
+ * implement it with the same algorithm and layout, so layers never know which
+ * one runs.
+ *
+ * GRU layout (Keras's), gate blocks in order z | r | h:
+ *   x (B, T, I) batch-major, h0 (B, H), kernel (I, 3H), recurrentKernel (H, 3H),
+ *   inputBias (3H) or null, recurrentBias (3H) or null (resetAfter only),
+ *   output (B, T, H): every state; output[:, T-1] is the last one.
+ */
+
+/** Candidate activation of a GRU (Keras `activation`). */
+export type CandidateActivation = 'tanh' | 'relu' | 'linear' | 'sigmoid';
+/**
+ * Gate activation (Keras `recurrent_activation`):
+ * `'sigmoid'`; `'hardSigmoid'` = clip(0.2x + 0.5, 0, 1) (Keras 2, tf.keras, tfjs);
+ * `'hardSigmoidKeras3'` = clip(x/6 + 0.5, 0, 1) (Keras 3).
+ */
+export type GateActivation = 'sigmoid' | 'hardSigmoid' | 'hardSigmoidKeras3';
+
+export const CANDIDATE_ACTIVATIONS: readonly CandidateActivation[] = ['tanh', 'relu', 'linear', 'sigmoid'];
+export const GATE_ACTIVATIONS: readonly GateActivation[] = ['sigmoid', 'hardSigmoid', 'hardSigmoidKeras3'];
+
+/** Sizes and options of one GRU call. */
+export interface GruSpec {
+  batch: number;
+  steps: number;
+  inputSize: number;
+  units: number;
+  resetAfter: boolean;
+  activation: CandidateActivation;
+  recurrentActivation: GateActivation;
+}
+
+/** GRU weights in the layout above. */
+export interface GruParams {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  inputBias: Float32Array | null;
+  recurrentBias: Float32Array | null;
+}
+
+/** What backward needs from a training forward. */
+export interface GruCache {
+  /** (B, T, 3H): z | r | hh after their activations. */
+  gates: Float32Array;
+  /** (B, T, H): h U_h + rb_h, resetAfter only. */
+  hnCache: Float32Array | null;
+}
+
+export interface GruForwardResult {
+  /** (B, T, H) every hidden state. */
+  output: Float32Array;
+  /** Present when the forward ran with `training: true`. */
+  cache: GruCache | null;
+}
+
+export interface GruGradients {
+  dx: Float32Array;
+  dh0: Float32Array;
+  dKernel: Float32Array;
+  dRecurrentKernel: Float32Array;
+  dInputBias: Float32Array | null;
+  dRecurrentBias: Float32Array | null;
+}
+
+/** C (m,n) = alpha op(A) @ op(B) + beta C, row-major with leading dimensions. */
+export interface SgemmArgs {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  a: Float32Array;
+  lda: number;
+  b: Float32Array;
+  ldb: number;
+  beta: number;
+  c: Float32Array;
+  ldc: number;
+}
+
+/** Which backend is active and what it runs on. */
+export interface BackendInfo {
+  /** `'native'` (C++ addon over OpenBLAS) or `'js'` (pure TypeScript). */
+  backend: BackendName;
+  /** The BLAS in use: `'OpenBLAS'` or `'none (TypeScript loops)'`. */
+  blas: string;
+  /** BLAS version and build configuration, when native. */
+  blasVersion: string | null;
+  /** OpenBLAS's kernel choice for this CPU (e.g. `'Haswell'`), when native. */
+  blasCore: string | null;
+  /** Threads used by the kernels. */
+  threads: number;
+  /** CPU features detected (x86: sse4.2, avx, avx2, fma, avx512f). */
+  cpuFeatures: string[];
+  /** How the gate math picks its vector instructions. */
+  gateMathDispatch: string | null;
+  /** Whether the native addon could be loaded, and if not, why. */
+  nativeAvailable: boolean;
+  nativeError: string | null;
+  /** Path of the loaded addon binary, when native. */
+  nativePath: string | null;
+}
+
+export type BackendName = 'native' | 'js';
+
+export interface KernelBackend {
+  readonly name: BackendName;
+  gruForward(spec: GruSpec, params: GruParams, x: Float32Array, h0: Float32Array, training: boolean): Promise<GruForwardResult>;
+  gruBackward(
+    spec: GruSpec,
+    params: GruParams,
+    x: Float32Array,
+    h0: Float32Array,
+    forward: GruForwardResult,
+    dOutput: Float32Array | null,
+    dLast: Float32Array | null,
+  ): Promise<GruGradients>;
+  sgemm(args: SgemmArgs): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+}

@@ -1,0 +1,17 @@
+/**
+ * gatedrnn: GRU (and soon LSTM) networks for Node.js with TensorFlow.js
+ * layers names and Keras semantics, on a C++/OpenBLAS engine with a
+ * pure-TypeScript fallback.
+ *
+ * Async (return Promises): `layer.apply`, `layer.call`, `layer.backward`,
+ * `tensor.data()`, `tensor.array()`. Everything else is synchronous.
+ */
+export { tensor, zeros, Tensor, type DataType, type TensorLike, type TypedArray, type NestedArray } from './tensor.js';
+export * as layers from './layers/index.js';
+export { Layer, type LayerArgs, type CallArgs, type Shape } from './layers/layer.js';
+export { GRU, type GRULayerArgs, type GRUCallArgs, type GRUBackwardResult } from './layers/recurrent/gru.js';
+export { getBackend, setBackend, setNumThreads, getNumThreads, backendInfo } from './backend/index.js';
+export type { BackendInfo, BackendName } from './backend/types.js';
+export type { CandidateActivation, GateActivation } from './backend/types.js';
+export { BackendUnavailableError, DisposedTensorError } from './errors.js';
+export { version } from './version.js';

@@ -1,0 +1,38 @@
+// The one OpenBLAS wrapper. Everything in native/kernels multiplies matrices
+// through sgemm() so that the BLAS call, its row-major convention and its
+// argument order live in one place.
+#pragma once
+
+#include <cblas.h>
+
+namespace gatedrnn {
+
+enum class Trans { No, Yes };
+
+// C (m,n) = alpha * op(A) (m,k) @ op(B) (k,n) + beta * C
+// All matrices are row-major with explicit leading dimensions, so a strided
+// view (one timestep of a batch-major (B,T,F) tensor: ld = T*F) needs no copy.
+inline void sgemm(Trans transA, Trans transB, int m, int n, int k, float alpha,
+                  const float* a, int lda, const float* b, int ldb, float beta,
+                  float* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    // BLAS leaves C untouched for k == 0 only when beta == 1; make the
+    // mathematically expected C = beta * C explicit.
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, transA == Trans::Yes ? CblasTrans : CblasNoTrans,
+              transB == Trans::Yes ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
+              lda, b, ldb, beta, c, ldc);
+}
+
+// BLAS threads. OpenBLAS reads OPENBLAS_NUM_THREADS / OPENBLAS_CORETYPE at
+// load time; these only change the thread count afterwards.
+void blasSetNumThreads(int n);
+int blasGetNumThreads();
+const char* blasConfig();  // e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64"
+const char* blasCoreName();
+
+}  // namespace gatedrnn

@@ -1,0 +1,205 @@
+// GRU backward (BPTT) over a whole sequence (shapes and formulas in gru.h).
+//
+// The sweep runs t = T-1 .. 0 carrying dh (B, H). At each step the gate math
+// turns dh into the gradients of the gate pre-activations, stored per step:
+//   dGx (B, T, 3H)  w.r.t. x W + ib   (z | r | hh blocks)
+//   dGh (B, T, 3H)  w.r.t. h U + rb   (resetAfter: hh block is dGx_hh * r)
+// and dh for the previous step is dh * z plus one GEMM back through U.
+// The weight gradients then come from all timesteps at once:
+//   dKernel = x^T dGx,  dRecurrentKernel = Hprev^T dGh,  dx = dGx kernel^T
+// with Hprev (B, T, H) the state each step started from.
+#include <algorithm>
+#include <vector>
+
+#include "dispatch.h"
+#include "gemm.h"
+#include "gru.h"
+#include "threadpool.h"
+
+namespace gatedrnn {
+
+namespace {
+
+struct StepViews {
+  const float* gates;    // (B, T, 3H) z | r | hh
+  const float* hn;       // (B, T, H) resetAfter only
+  const float* hPrev;    // h_{t-1}, row stride ldh
+  int ldh;
+  const float* dOutput;  // (B, T, H) or null
+  float* dh;             // (B, H) in: dL/dh_t from later steps; out: the direct part of dL/dh_{t-1}
+  float* dGx;            // (B, T, 3H)
+  float* dGh;            // (B, T, 3H) resetAfter only
+};
+
+// resetAfter = true: everything for rows [b0, b1) of step t in one pass.
+GATEDRNN_VECTOR_CLONES
+void backwardGatesResetAfter(const GruShape& s, const GruOptions& o, const StepViews& v,
+                             const float* zerosH, int t, int b0, int b1) {
+  const int H = s.units, T = s.steps;
+  for (int b = b0; b < b1; b++) {
+    const long row = static_cast<long>(b) * T + t;
+    const float* __restrict g = v.gates + row * 3 * H;
+    const float* __restrict hn = v.hn + row * H;
+    const float* __restrict h = v.hPrev + static_cast<long>(b) * v.ldh;
+    const float* __restrict dOut = v.dOutput ? v.dOutput + row * H : zerosH;
+    float* __restrict dh = v.dh + static_cast<long>(b) * H;
+    float* __restrict dx = v.dGx + row * 3 * H;
+    float* __restrict dr = v.dGh + row * 3 * H;
+    for (int j = 0; j < H; j++) {
+      float z = g[j], r = g[H + j], n = g[2 * H + j];
+      float dhj = dh[j] + dOut[j];
+      float dan = dhj * (1.0f - z) * candidateActivationGrad(o.activation, n);
+      float daz = dhj * (h[j] - n) * gateActivationGrad(o.recurrentActivation, z);
+      float dar = dan * hn[j] * gateActivationGrad(o.recurrentActivation, r);
+      dx[j] = daz;
+      dx[H + j] = dar;
+      dx[2 * H + j] = dan;
+      dr[j] = daz;
+      dr[H + j] = dar;
+      dr[2 * H + j] = dan * r;
+      dh[j] = dhj * z;
+    }
+  }
+}
+
+// resetAfter = false, first half: z and hh blocks (r needs d(r*h) first).
+GATEDRNN_VECTOR_CLONES
+void backwardGatesZH(const GruShape& s, const GruOptions& o, const StepViews& v,
+                     const float* zerosH, int t, int b0, int b1) {
+  const int H = s.units, T = s.steps;
+  for (int b = b0; b < b1; b++) {
+    const long row = static_cast<long>(b) * T + t;
+    const float* __restrict g = v.gates + row * 3 * H;
+    const float* __restrict h = v.hPrev + static_cast<long>(b) * v.ldh;
+    const float* __restrict dOut = v.dOutput ? v.dOutput + row * H : zerosH;
+    float* __restrict dh = v.dh + static_cast<long>(b) * H;
+    float* __restrict dG = v.dGx + row * 3 * H;
+    for (int j = 0; j < H; j++) {
+      float z = g[j], n = g[2 * H + j];
+      float dhj = dh[j] + dOut[j];
+      dG[j] = dhj * (h[j] - n) * gateActivationGrad(o.recurrentActivation, z);
+      dG[2 * H + j] = dhj * (1.0f - z) * candidateActivationGrad(o.activation, n);
+      dh[j] = dhj * z;
+    }
+  }
+}
+
+// resetAfter = false, second half: given drh = dL/d(r * h_{t-1}) (B, H),
+// the r block, the r path into dh, and rh (B, T, H) for dRecurrentKernel.
+GATEDRNN_VECTOR_CLONES
+void backwardGatesR(const GruShape& s, const GruOptions& o, const StepViews& v, const float* drh,
+                    float* rh, int t, int b0, int b1) {
+  const int H = s.units, T = s.steps;
+  for (int b = b0; b < b1; b++) {
+    const long row = static_cast<long>(b) * T + t;
+    const float* __restrict g = v.gates + row * 3 * H;
+    const float* __restrict h = v.hPrev + static_cast<long>(b) * v.ldh;
+    const float* __restrict d = drh + static_cast<long>(b) * H;
+    float* __restrict dh = v.dh + static_cast<long>(b) * H;
+    float* __restrict dG = v.dGx + row * 3 * H;
+    float* __restrict rhRow = rh + row * H;
+    for (int j = 0; j < H; j++) {
+      float r = g[H + j];
+      dG[H + j] = d[j] * h[j] * gateActivationGrad(o.recurrentActivation, r);
+      dh[j] += d[j] * r;
+      rhRow[j] = r * h[j];
+    }
+  }
+}
+
+// out (C) = sum over the R rows of m (R, C), accumulated in double so that
+// long sequences do not lose the small terms.
+void columnSums(const float* m, long rows, int cols, float* out) {
+  std::vector<double> acc(cols, 0.0);
+  for (long i = 0; i < rows; i++)
+    for (int j = 0; j < cols; j++) acc[j] += m[i * cols + j];
+  for (int j = 0; j < cols; j++) out[j] = static_cast<float>(acc[j]);
+}
+
+// hPrev (B, T, H): the state each step started from (h0 at t = 0).
+void previousStates(const GruShape& s, const float* h0, const float* output, float* hPrev) {
+  const int H = s.units, T = s.steps;
+  for (int b = 0; b < s.batch; b++) {
+    for (int j = 0; j < H; j++) hPrev[static_cast<long>(b) * T * H + j] = h0[static_cast<long>(b) * H + j];
+    for (int t = 1; t < T; t++)
+      for (int j = 0; j < H; j++)
+        hPrev[(static_cast<long>(b) * T + t) * H + j] = output[(static_cast<long>(b) * T + t - 1) * H + j];
+  }
+}
+
+}  // namespace
+
+void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
+                 const float* h0, const float* output, const GruCache& cache,
+                 const float* dOutput, const float* dLast, const GruGrads& g) {
+  const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
+  const long BT = static_cast<long>(B) * T;
+  if (BT == 0) {
+    // No step ran: the state passes through and no weight saw any input.
+    if (g.dh0 && dLast) std::copy(dLast, dLast + static_cast<long>(B) * H, g.dh0);
+    else if (g.dh0) std::fill(g.dh0, g.dh0 + static_cast<long>(B) * H, 0.0f);
+    std::fill(g.dKernel, g.dKernel + static_cast<long>(I) * 3 * H, 0.0f);
+    std::fill(g.dRecurrentKernel, g.dRecurrentKernel + static_cast<long>(H) * 3 * H, 0.0f);
+    if (g.dInputBias) std::fill(g.dInputBias, g.dInputBias + 3 * H, 0.0f);
+    if (g.dRecurrentBias) std::fill(g.dRecurrentBias, g.dRecurrentBias + 3 * H, 0.0f);
+    return;
+  }
+  std::vector<float> dGx(BT * 3 * H);
+  std::vector<float> dGh(o.resetAfter ? BT * 3 * H : 0);
+  std::vector<float> rh(o.resetAfter ? 0 : BT * H);
+  std::vector<float> drh(o.resetAfter ? 0 : static_cast<size_t>(B) * H);
+  std::vector<float> zerosH(H, 0.0f);
+  std::vector<float> dh(static_cast<size_t>(B) * H, 0.0f);
+  if (dLast) std::copy(dLast, dLast + static_cast<size_t>(B) * H, dh.begin());
+  std::shared_ptr<ThreadPool> pool = acquireGatePool();
+  const bool split = worthSplitting(static_cast<long>(B) * H);
+
+  StepViews v{cache.gates, cache.hnCache, nullptr, 0, dOutput, dh.data(), dGx.data(), dGh.data()};
+  for (int t = T - 1; t >= 0; t--) {
+    v.hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
+    v.ldh = t == 0 ? H : T * H;
+    if (o.resetAfter) {
+      auto rows = [&](int b0, int b1) { backwardGatesResetAfter(s, o, v, zerosH.data(), t, b0, b1); };
+      if (split) pool->parallelFor(B, rows); else rows(0, B);
+      // dh_{t-1} += dGh_t (B, 3H) @ rkernel^T
+      sgemm(Trans::No, Trans::Yes, B, H, 3 * H, 1.0f, dGh.data() + static_cast<long>(t) * 3 * H,
+            T * 3 * H, w.recurrentKernel, 3 * H, 1.0f, dh.data(), H);
+    } else {
+      auto zh = [&](int b0, int b1) { backwardGatesZH(s, o, v, zerosH.data(), t, b0, b1); };
+      if (split) pool->parallelFor(B, zh); else zh(0, B);
+      // drh (B, H) = dGhh_t @ U_h^T
+      sgemm(Trans::No, Trans::Yes, B, H, H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H + 2 * H,
+            T * 3 * H, w.recurrentKernel + 2 * H, 3 * H, 0.0f, drh.data(), H);
+      auto r = [&](int b0, int b1) { backwardGatesR(s, o, v, drh.data(), rh.data(), t, b0, b1); };
+      if (split) pool->parallelFor(B, r); else r(0, B);
+      // dh_{t-1} += dG_zr_t (B, 2H) @ U_zr^T
+      sgemm(Trans::No, Trans::Yes, B, H, 2 * H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H,
+            T * 3 * H, w.recurrentKernel, 3 * H, 1.0f, dh.data(), H);
+    }
+  }
+  if (g.dh0) std::copy(dh.begin(), dh.end(), g.dh0);
+
+  std::vector<float> hPrev(BT * H);
+  previousStates(s, h0, output, hPrev.data());
+  // Weight gradients summed over batch and time, one GEMM each.
+  sgemm(Trans::Yes, Trans::No, I, 3 * H, static_cast<int>(BT), 1.0f, x, I, dGx.data(), 3 * H, 0.0f,
+        g.dKernel, 3 * H);
+  if (o.resetAfter) {
+    sgemm(Trans::Yes, Trans::No, H, 3 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dGh.data(),
+          3 * H, 0.0f, g.dRecurrentKernel, 3 * H);
+  } else {
+    sgemm(Trans::Yes, Trans::No, H, 2 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dGx.data(),
+          3 * H, 0.0f, g.dRecurrentKernel, 3 * H);
+    sgemm(Trans::Yes, Trans::No, H, H, static_cast<int>(BT), 1.0f, rh.data(), H, dGx.data() + 2 * H,
+          3 * H, 0.0f, g.dRecurrentKernel + 2 * H, 3 * H);
+  }
+  sgemm(Trans::No, Trans::Yes, static_cast<int>(BT), I, 3 * H, 1.0f, dGx.data(), 3 * H, w.kernel,
+        3 * H, 0.0f, g.dx, I);
+  if (g.dInputBias) columnSums(dGx.data(), BT, 3 * H, g.dInputBias);
+  if (g.dRecurrentBias) {
+    if (o.resetAfter) columnSums(dGh.data(), BT, 3 * H, g.dRecurrentBias);
+    else std::fill(g.dRecurrentBias, g.dRecurrentBias + 3 * H, 0.0f);
+  }
+}
+
+}  // namespace gatedrnn

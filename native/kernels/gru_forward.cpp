@@ -1,0 +1,148 @@
+// GRU forward over a whole sequence (shapes and formulas in gru.h).
+//
+// The algorithm:
+//   1. xp (B*T, 3H) = x (B*T, I) @ kernel: the input projection of every
+//      timestep in one GEMM.
+//   2. for each step t: hp (B, 3H) = h_{t-1} @ rkernel (one GEMM for the
+//      three gates when resetAfter; two when not, because r multiplies h
+//      before the candidate's matmul), then the fused gate math, split across
+//      batch rows on the gate pool. h_{t-1} is read in place from output
+//      (row stride T*H), so no state is copied.
+// xp is overwritten in place by the gate activations: in training that
+// buffer is the cache backward reads.
+#include <vector>
+
+#include "dispatch.h"
+#include "gemm.h"
+#include "gru.h"
+#include "threadpool.h"
+
+namespace gatedrnn {
+
+namespace {
+
+// Fused gates for rows [b0, b1) of step t, resetAfter = true.
+//   xp   (B, T, 3H)  in: x W (no bias); out: z | r | hh
+//   hp   (B, 3H)     h_{t-1} U (no bias)
+//   hPrev            h_{t-1}, row stride ldh
+//   out  (B, T, H)   h_t written at step t
+//   hn   (B, T, H)   h U_h + rb_h for backward, or null
+GATEDRNN_VECTOR_CLONES
+void gatesResetAfter(const GruShape& s, const GruOptions& o, const float* ib, const float* rb,
+                     int t, int b0, int b1, float* xp, const float* hp, const float* hPrev,
+                     int ldh, float* out, float* hn) {
+  const int H = s.units, T = s.steps;
+  for (int b = b0; b < b1; b++) {
+    float* __restrict g = xp + (static_cast<long>(b) * T + t) * 3 * H;
+    const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
+    const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
+    float* __restrict hOut = out + (static_cast<long>(b) * T + t) * H;
+    for (int j = 0; j < H; j++) {
+      float z = gateActivation(o.recurrentActivation, g[j] + ib[j] + p[j] + rb[j]);
+      float r = gateActivation(o.recurrentActivation, g[H + j] + ib[H + j] + p[H + j] + rb[H + j]);
+      float hnj = p[2 * H + j] + rb[2 * H + j];
+      float n = candidateActivation(o.activation, g[2 * H + j] + ib[2 * H + j] + r * hnj);
+      hOut[j] = z * h[j] + (1.0f - z) * n;
+      g[j] = z;
+      g[H + j] = r;
+      g[2 * H + j] = n;
+    }
+    if (hn) {
+      float* __restrict hnRow = hn + (static_cast<long>(b) * T + t) * H;
+      for (int j = 0; j < H; j++) hnRow[j] = p[2 * H + j] + rb[2 * H + j];
+    }
+  }
+}
+
+// resetAfter = false, first half: z and r, and rh = r * h_{t-1} (B, H) for
+// the candidate's matmul.
+GATEDRNN_VECTOR_CLONES
+void gatesZR(const GruShape& s, const GruOptions& o, const float* ib, int t, int b0, int b1,
+             float* xp, const float* hp, const float* hPrev, int ldh, float* rh) {
+  const int H = s.units, T = s.steps;
+  for (int b = b0; b < b1; b++) {
+    float* __restrict g = xp + (static_cast<long>(b) * T + t) * 3 * H;
+    const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
+    const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
+    float* __restrict rhRow = rh + static_cast<long>(b) * H;
+    for (int j = 0; j < H; j++) {
+      float z = gateActivation(o.recurrentActivation, g[j] + ib[j] + p[j]);
+      float r = gateActivation(o.recurrentActivation, g[H + j] + ib[H + j] + p[H + j]);
+      g[j] = z;
+      g[H + j] = r;
+      rhRow[j] = r * h[j];
+    }
+  }
+}
+
+// resetAfter = false, second half: hh from (r * h) U_h (in hp's third block)
+// and the new state.
+GATEDRNN_VECTOR_CLONES
+void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int t, int b0,
+                    int b1, float* xp, const float* hp, const float* hPrev, int ldh, float* out) {
+  const int H = s.units, T = s.steps;
+  for (int b = b0; b < b1; b++) {
+    float* __restrict g = xp + (static_cast<long>(b) * T + t) * 3 * H;
+    const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
+    const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
+    float* __restrict hOut = out + (static_cast<long>(b) * T + t) * H;
+    for (int j = 0; j < H; j++) {
+      float z = g[j];
+      float n = candidateActivation(o.activation, g[2 * H + j] + ib[2 * H + j] + p[2 * H + j]);
+      hOut[j] = z * h[j] + (1.0f - z) * n;
+      g[2 * H + j] = n;
+    }
+  }
+}
+
+}  // namespace
+
+void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
+                const float* h0, float* output, const GruCache* cache) {
+  const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
+  if (B == 0 || T == 0) return;
+  std::vector<float> xpScratch;
+  float* xp = cache ? cache->gates : nullptr;
+  if (!xp) {
+    xpScratch.resize(static_cast<size_t>(B) * T * 3 * H);
+    xp = xpScratch.data();
+  }
+  float* hn = cache && o.resetAfter ? cache->hnCache : nullptr;
+  std::vector<float> zeros(3 * static_cast<size_t>(H), 0.0f);
+  const float* ib = w.inputBias ? w.inputBias : zeros.data();
+  const float* rb = w.recurrentBias && o.resetAfter ? w.recurrentBias : zeros.data();
+  std::vector<float> hp(static_cast<size_t>(B) * 3 * H);
+  std::vector<float> rh(o.resetAfter ? 0 : static_cast<size_t>(B) * H);
+  std::shared_ptr<ThreadPool> pool = acquireGatePool();
+  const bool split = worthSplitting(static_cast<long>(B) * H);
+
+  sgemm(Trans::No, Trans::No, B * T, 3 * H, I, 1.0f, x, I, w.kernel, 3 * H, 0.0f, xp, 3 * H);
+
+  for (int t = 0; t < T; t++) {
+    const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
+    const int ldh = t == 0 ? H : T * H;
+    if (o.resetAfter) {
+      sgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hPrev, ldh, w.recurrentKernel, 3 * H, 0.0f,
+            hp.data(), 3 * H);
+      auto rows = [&](int b0, int b1) {
+        gatesResetAfter(s, o, ib, rb, t, b0, b1, xp, hp.data(), hPrev, ldh, output, hn);
+      };
+      if (split) pool->parallelFor(B, rows); else rows(0, B);
+    } else {
+      sgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hPrev, ldh, w.recurrentKernel, 3 * H, 0.0f,
+            hp.data(), 3 * H);
+      auto zr = [&](int b0, int b1) {
+        gatesZR(s, o, ib, t, b0, b1, xp, hp.data(), hPrev, ldh, rh.data());
+      };
+      if (split) pool->parallelFor(B, zr); else zr(0, B);
+      sgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,
+            0.0f, hp.data() + 2 * H, 3 * H);
+      auto cand = [&](int b0, int b1) {
+        gatesCandidate(s, o, ib, t, b0, b1, xp, hp.data(), hPrev, ldh, output);
+      };
+      if (split) pool->parallelFor(B, cand); else cand(0, B);
+    }
+  }
+}
+
+}  // namespace gatedrnn
