@@ -1,6 +1,7 @@
-// Scalar activation functions written so that a loop over them
-// auto-vectorises: no branches, no libm calls (libm's expf/tanhf stop GCC
-// from vectorising), only min/max, multiply-add and an integer shift.
+// Activation functions written so that a loop over them auto-vectorises: no
+// branches, no libm calls (libm's expf/tanhf stop GCC from vectorising), only
+// min/max, multiply-add and an integer shift. The array forms at the bottom
+// choose the function once, outside the loop, so each loop is branch-free.
 //
 // Accuracy: expApprox is within 2 ulp of expf on [-87, 88]; sigmoid and tanh
 // built on it are within ~1.2e-7 absolute of the float64 functions, which is
@@ -19,8 +20,12 @@ enum class Activation { Tanh = 0, Relu = 1, Linear = 2, Sigmoid = 3 };
 //   HardSigmoidKeras3 clip(x / 6 + 0.5, 0, 1)   Keras 3
 enum class GateActivation { Sigmoid = 0, HardSigmoid = 1, HardSigmoidKeras3 = 2 };
 
+// Two plain selects: GCC if-converts these (it does not vectorise the
+// nested ?: form).
 inline float clampf(float x, float lo, float hi) {
-  return x < lo ? lo : (x > hi ? hi : x);
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  return x;
 }
 
 inline float expApprox(float x) {
@@ -56,42 +61,69 @@ inline float tanhApprox(float x) {
   return 1.0f - 2.0f / (expApprox(2.0f * x) + 1.0f);
 }
 
-inline float gateActivation(GateActivation kind, float x) {
+inline float hardSigmoid(float x) { return clampf(0.2f * x + 0.5f, 0.0f, 1.0f); }
+inline float hardSigmoidKeras3(float x) { return clampf(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f); }
+
+// v[0..n) = gate(v[0..n)), in place.
+inline void applyGateActivation(GateActivation kind, float* __restrict v, int n) {
   switch (kind) {
-    case GateActivation::HardSigmoid: return clampf(0.2f * x + 0.5f, 0.0f, 1.0f);
-    case GateActivation::HardSigmoidKeras3: return clampf(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
-    default: return sigmoidf(x);
+    case GateActivation::HardSigmoid:
+      for (int i = 0; i < n; i++) v[i] = hardSigmoid(v[i]);
+      break;
+    case GateActivation::HardSigmoidKeras3:
+      for (int i = 0; i < n; i++) v[i] = hardSigmoidKeras3(v[i]);
+      break;
+    default:
+      for (int i = 0; i < n; i++) v[i] = sigmoidf(v[i]);
   }
 }
 
-// Derivative expressed through the output y = f(x): the forward pass keeps
-// only gate values, never pre-activations. For the hard sigmoids y lies
-// strictly inside (0, 1) exactly on the linear piece; at the kinks the
-// derivative is taken as 0 (as Keras/TF do).
-inline float gateActivationGrad(GateActivation kind, float y) {
+// v[0..n) = activation(v[0..n)), in place.
+inline void applyCandidateActivation(Activation kind, float* __restrict v, int n) {
   switch (kind) {
-    case GateActivation::HardSigmoid: return (y > 0.0f && y < 1.0f) ? 0.2f : 0.0f;
-    case GateActivation::HardSigmoidKeras3: return (y > 0.0f && y < 1.0f) ? (1.0f / 6.0f) : 0.0f;
-    default: return y * (1.0f - y);
+    case Activation::Relu:
+      for (int i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+      break;
+    case Activation::Linear:
+      break;
+    case Activation::Sigmoid:
+      for (int i = 0; i < n; i++) v[i] = sigmoidf(v[i]);
+      break;
+    default:
+      for (int i = 0; i < n; i++) v[i] = tanhApprox(v[i]);
   }
 }
 
-inline float candidateActivation(Activation kind, float x) {
+// d[i] *= gate'(x_i), given the gate's outputs y = gate(x). The forward pass
+// keeps outputs, never pre-activations. For the hard sigmoids y lies strictly
+// inside (0, 1) exactly on the linear piece; at the kinks the derivative is
+// taken as 0 (as Keras/TF do).
+inline void multiplyGateGrad(GateActivation kind, const float* __restrict y, float* __restrict d, int n) {
   switch (kind) {
-    case Activation::Relu: return x > 0.0f ? x : 0.0f;
-    case Activation::Linear: return x;
-    case Activation::Sigmoid: return sigmoidf(x);
-    default: return tanhApprox(x);
+    case GateActivation::HardSigmoid:
+      for (int i = 0; i < n; i++) d[i] *= (y[i] > 0.0f && y[i] < 1.0f) ? 0.2f : 0.0f;
+      break;
+    case GateActivation::HardSigmoidKeras3:
+      for (int i = 0; i < n; i++) d[i] *= (y[i] > 0.0f && y[i] < 1.0f) ? (1.0f / 6.0f) : 0.0f;
+      break;
+    default:
+      for (int i = 0; i < n; i++) d[i] *= y[i] * (1.0f - y[i]);
   }
 }
 
-// Derivative through the output y; relu'(0) = 0.
-inline float candidateActivationGrad(Activation kind, float y) {
+// d[i] *= activation'(x_i), given y = activation(x); relu'(0) = 0.
+inline void multiplyCandidateGrad(Activation kind, const float* __restrict y, float* __restrict d, int n) {
   switch (kind) {
-    case Activation::Relu: return y > 0.0f ? 1.0f : 0.0f;
-    case Activation::Linear: return 1.0f;
-    case Activation::Sigmoid: return y * (1.0f - y);
-    default: return 1.0f - y * y;
+    case Activation::Relu:
+      for (int i = 0; i < n; i++) d[i] *= y[i] > 0.0f ? 1.0f : 0.0f;
+      break;
+    case Activation::Linear:
+      break;
+    case Activation::Sigmoid:
+      for (int i = 0; i < n; i++) d[i] *= y[i] * (1.0f - y[i]);
+      break;
+    default:
+      for (int i = 0; i < n; i++) d[i] *= 1.0f - y[i] * y[i];
   }
 }
 

@@ -31,34 +31,36 @@ struct StepViews {
   float* dGh;            // (B, T, 3H) resetAfter only
 };
 
-// resetAfter = true: everything for rows [b0, b1) of step t in one pass.
+// resetAfter = true: rows [b0, b1) of step t. One loop per step of the chain
+// rule, each vectorised; dx holds the raw products until the activation
+// derivatives multiply in.
 GATEDRNN_VECTOR_CLONES
 void backwardGatesResetAfter(const GruShape& s, const GruOptions& o, const StepViews& v,
                              const float* zerosH, int t, int b0, int b1) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
-    const float* __restrict g = v.gates + row * 3 * H;
+    const float* __restrict g = v.gates + row * 3 * H;  // z | r | hh
     const float* __restrict hn = v.hn + row * H;
     const float* __restrict h = v.hPrev + static_cast<long>(b) * v.ldh;
     const float* __restrict dOut = v.dOutput ? v.dOutput + row * H : zerosH;
     float* __restrict dh = v.dh + static_cast<long>(b) * H;
     float* __restrict dx = v.dGx + row * 3 * H;
     float* __restrict dr = v.dGh + row * 3 * H;
+    // h' = z * h + (1 - z) * hh: dL/dz, dL/dhh, and the direct path to h.
     for (int j = 0; j < H; j++) {
-      float z = g[j], r = g[H + j], n = g[2 * H + j];
       float dhj = dh[j] + dOut[j];
-      float dan = dhj * (1.0f - z) * candidateActivationGrad(o.activation, n);
-      float daz = dhj * (h[j] - n) * gateActivationGrad(o.recurrentActivation, z);
-      float dar = dan * hn[j] * gateActivationGrad(o.recurrentActivation, r);
-      dx[j] = daz;
-      dx[H + j] = dar;
-      dx[2 * H + j] = dan;
-      dr[j] = daz;
-      dr[H + j] = dar;
-      dr[2 * H + j] = dan * r;
-      dh[j] = dhj * z;
+      dx[j] = dhj * (h[j] - g[2 * H + j]);
+      dx[2 * H + j] = dhj * (1.0f - g[j]);
+      dh[j] = dhj * g[j];
     }
+    multiplyCandidateGrad(o.activation, g + 2 * H, dx + 2 * H, H);
+    // hh's pre-activation has r * (h U_h + rb_h): dL/dr.
+    for (int j = 0; j < H; j++) dx[H + j] = dx[2 * H + j] * hn[j];
+    multiplyGateGrad(o.recurrentActivation, g, dx, 2 * H);
+    // The recurrent side sees the candidate's gradient through r.
+    for (int j = 0; j < 2 * H; j++) dr[j] = dx[j];
+    for (int j = 0; j < H; j++) dr[2 * H + j] = dx[2 * H + j] * g[H + j];
   }
 }
 
@@ -75,12 +77,13 @@ void backwardGatesZH(const GruShape& s, const GruOptions& o, const StepViews& v,
     float* __restrict dh = v.dh + static_cast<long>(b) * H;
     float* __restrict dG = v.dGx + row * 3 * H;
     for (int j = 0; j < H; j++) {
-      float z = g[j], n = g[2 * H + j];
       float dhj = dh[j] + dOut[j];
-      dG[j] = dhj * (h[j] - n) * gateActivationGrad(o.recurrentActivation, z);
-      dG[2 * H + j] = dhj * (1.0f - z) * candidateActivationGrad(o.activation, n);
-      dh[j] = dhj * z;
+      dG[j] = dhj * (h[j] - g[2 * H + j]);
+      dG[2 * H + j] = dhj * (1.0f - g[j]);
+      dh[j] = dhj * g[j];
     }
+    multiplyGateGrad(o.recurrentActivation, g, dG, H);
+    multiplyCandidateGrad(o.activation, g + 2 * H, dG + 2 * H, H);
   }
 }
 
@@ -99,11 +102,11 @@ void backwardGatesR(const GruShape& s, const GruOptions& o, const StepViews& v, 
     float* __restrict dG = v.dGx + row * 3 * H;
     float* __restrict rhRow = rh + row * H;
     for (int j = 0; j < H; j++) {
-      float r = g[H + j];
-      dG[H + j] = d[j] * h[j] * gateActivationGrad(o.recurrentActivation, r);
-      dh[j] += d[j] * r;
-      rhRow[j] = r * h[j];
+      dG[H + j] = d[j] * h[j];
+      dh[j] += d[j] * g[H + j];
+      rhRow[j] = g[H + j] * h[j];
     }
+    multiplyGateGrad(o.recurrentActivation, g + H, dG + H, H);
   }
 }
 

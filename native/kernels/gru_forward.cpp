@@ -21,7 +21,9 @@ namespace gatedrnn {
 
 namespace {
 
-// Fused gates for rows [b0, b1) of step t, resetAfter = true.
+// Gates for rows [b0, b1) of step t, resetAfter = true. Each loop is one
+// step of the formula and vectorises; a row (3H floats) stays in L1 between
+// them.
 //   xp   (B, T, 3H)  in: x W (no bias); out: z | r | hh
 //   hp   (B, 3H)     h_{t-1} U (no bias)
 //   hPrev            h_{t-1}, row stride ldh
@@ -33,22 +35,21 @@ void gatesResetAfter(const GruShape& s, const GruOptions& o, const float* ib, co
                      int ldh, float* out, float* hn) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
-    float* __restrict g = xp + (static_cast<long>(b) * T + t) * 3 * H;
+    const long row = static_cast<long>(b) * T + t;
+    float* __restrict g = xp + row * 3 * H;
     const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
     const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
-    float* __restrict hOut = out + (static_cast<long>(b) * T + t) * H;
-    for (int j = 0; j < H; j++) {
-      float z = gateActivation(o.recurrentActivation, g[j] + ib[j] + p[j] + rb[j]);
-      float r = gateActivation(o.recurrentActivation, g[H + j] + ib[H + j] + p[H + j] + rb[H + j]);
-      float hnj = p[2 * H + j] + rb[2 * H + j];
-      float n = candidateActivation(o.activation, g[2 * H + j] + ib[2 * H + j] + r * hnj);
-      hOut[j] = z * h[j] + (1.0f - z) * n;
-      g[j] = z;
-      g[H + j] = r;
-      g[2 * H + j] = n;
-    }
+    float* __restrict hOut = out + row * H;
+    // z | r = gate(x W + ib + h U + rb)
+    for (int j = 0; j < 2 * H; j++) g[j] += ib[j] + p[j] + rb[j];
+    applyGateActivation(o.recurrentActivation, g, 2 * H);
+    // hh = activation(x W_h + ib_h + r * (h U_h + rb_h))
+    for (int j = 0; j < H; j++) g[2 * H + j] += ib[2 * H + j] + g[H + j] * (p[2 * H + j] + rb[2 * H + j]);
+    applyCandidateActivation(o.activation, g + 2 * H, H);
+    // h' = z * h + (1 - z) * hh
+    for (int j = 0; j < H; j++) hOut[j] = g[j] * h[j] + (1.0f - g[j]) * g[2 * H + j];
     if (hn) {
-      float* __restrict hnRow = hn + (static_cast<long>(b) * T + t) * H;
+      float* __restrict hnRow = hn + row * H;
       for (int j = 0; j < H; j++) hnRow[j] = p[2 * H + j] + rb[2 * H + j];
     }
   }
@@ -65,13 +66,10 @@ void gatesZR(const GruShape& s, const GruOptions& o, const float* ib, int t, int
     const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
     const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
     float* __restrict rhRow = rh + static_cast<long>(b) * H;
-    for (int j = 0; j < H; j++) {
-      float z = gateActivation(o.recurrentActivation, g[j] + ib[j] + p[j]);
-      float r = gateActivation(o.recurrentActivation, g[H + j] + ib[H + j] + p[H + j]);
-      g[j] = z;
-      g[H + j] = r;
-      rhRow[j] = r * h[j];
-    }
+    // z | r = gate(x W + h U + b)
+    for (int j = 0; j < 2 * H; j++) g[j] += ib[j] + p[j];
+    applyGateActivation(o.recurrentActivation, g, 2 * H);
+    for (int j = 0; j < H; j++) rhRow[j] = g[H + j] * h[j];
   }
 }
 
@@ -82,16 +80,16 @@ void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int
                     int b1, float* xp, const float* hp, const float* hPrev, int ldh, float* out) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
-    float* __restrict g = xp + (static_cast<long>(b) * T + t) * 3 * H;
+    const long row = static_cast<long>(b) * T + t;
+    float* __restrict g = xp + row * 3 * H;
     const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
     const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
-    float* __restrict hOut = out + (static_cast<long>(b) * T + t) * H;
-    for (int j = 0; j < H; j++) {
-      float z = g[j];
-      float n = candidateActivation(o.activation, g[2 * H + j] + ib[2 * H + j] + p[2 * H + j]);
-      hOut[j] = z * h[j] + (1.0f - z) * n;
-      g[2 * H + j] = n;
-    }
+    float* __restrict hOut = out + row * H;
+    // hh = activation(x W_h + (r * h) U_h + b_h)
+    for (int j = 0; j < H; j++) g[2 * H + j] += ib[2 * H + j] + p[2 * H + j];
+    applyCandidateActivation(o.activation, g + 2 * H, H);
+    // h' = z * h + (1 - z) * hh
+    for (int j = 0; j < H; j++) hOut[j] = g[j] * h[j] + (1.0f - g[j]) * g[2 * H + j];
   }
 }
 

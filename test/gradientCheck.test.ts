@@ -1,0 +1,68 @@
+/**
+ * Backward agrees with central finite differences of the forward on tiny
+ * shapes, on both backends, for both reset forms and the activations:
+ * L = sum(output * G) + sum(lastState * Gh).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { GRU, setBackend, tensor, type CandidateActivation, type GateActivation, type Tensor } from '../lib/index.js';
+import { rng, uniform } from './helpers/random.js';
+
+const B = 2, T = 4, I = 3, H = 3;
+
+const configs: Array<{ resetAfter: boolean; activation: CandidateActivation; recurrentActivation: GateActivation }> = [
+  { resetAfter: true, activation: 'tanh', recurrentActivation: 'sigmoid' },
+  { resetAfter: false, activation: 'tanh', recurrentActivation: 'sigmoid' },
+  { resetAfter: true, activation: 'relu', recurrentActivation: 'hardSigmoid' },
+  { resetAfter: false, activation: 'sigmoid', recurrentActivation: 'hardSigmoidKeras3' },
+  { resetAfter: true, activation: 'linear', recurrentActivation: 'sigmoid' },
+];
+
+describe.each(['native', 'js'] as const)('finite differences on the %s backend', (backendName) => {
+  beforeEach(() => setBackend(backendName));
+
+  it.each(configs)('resetAfter=$resetAfter $activation/$recurrentActivation', async (cfg) => {
+    const next = rng(7);
+    const layer = new GRU({ units: H, ...cfg, returnSequences: true, returnState: true });
+    const params = [uniform(I * 3 * H, 0.8, next), uniform(H * 3 * H, 0.8, next), uniform((cfg.resetAfter ? 2 : 1) * 3 * H, 0.5, next)];
+    const shapes = [[I, 3 * H], [H, 3 * H], cfg.resetAfter ? [2, 3 * H] : [3 * H]];
+    const x = uniform(B * T * I, 1, next);
+    const h0 = uniform(B * H, 0.5, next);
+    const G = uniform(B * T * H, 1, next);
+    const Gh = uniform(B * H, 1, next);
+
+    const loss = async (): Promise<number> => {
+      layer.setWeights(params.map((p, k) => tensor(p, shapes[k])));
+      const [out, h] = (await layer.apply(tensor(x, [B, T, I]), { initialState: [tensor(h0, [B, H])] })) as Tensor[];
+      const o = out.dataSync(), hv = h.dataSync();
+      let l = 0;
+      for (let i = 0; i < o.length; i++) l += o[i] * G[i];
+      for (let i = 0; i < hv.length; i++) l += hv[i] * Gh[i];
+      return l;
+    };
+
+    layer.setWeights(params.map((p, k) => tensor(p, shapes[k])));
+    await layer.apply(tensor(x, [B, T, I]), { initialState: [tensor(h0, [B, H])], training: true });
+    const { dx, dInitialState } = await layer.backward(tensor(G, [B, T, H]), tensor(Gh, [B, H]));
+    const analytic = [...layer.getGradients().map((g) => g.dataSync()), dx.dataSync(), dInitialState.dataSync()];
+    const perturbed = [...params, x, h0];
+    const names = ['kernel', 'recurrentKernel', 'bias', 'x', 'h0'];
+
+    const eps = 1e-3;
+    let checked = 0;
+    for (let p = 0; p < perturbed.length; p++) {
+      const v = perturbed[p];
+      for (let i = 0; i < v.length; i += Math.max(1, Math.floor(v.length / 10))) {
+        const keep = v[i];
+        v[i] = keep + eps;
+        const up = await loss();
+        v[i] = keep - eps;
+        const down = await loss();
+        v[i] = keep;
+        const numeric = (up - down) / (2 * eps);
+        expect(Math.abs(analytic[p][i] - numeric), `${names[p]}[${i}] analytic ${analytic[p][i]} numeric ${numeric}`).toBeLessThanOrEqual(3e-3 + 2e-2 * Math.abs(numeric));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+});

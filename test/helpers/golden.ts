@@ -1,0 +1,96 @@
+/** Reads the golden reference cases copied from ../shared/golden (README in test/fixtures/golden). */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface GoldenTensor {
+  dtype: 'float32' | 'int32';
+  shape: number[];
+  data?: number[];
+  b64?: string;
+}
+
+export interface GoldenCase {
+  name: string;
+  convention: 'A' | 'B' | 'C' | 'D';
+  config: {
+    batch: number;
+    timesteps: number;
+    input_size: number;
+    hidden_size: number;
+    num_layers: number;
+    bidirectional: boolean;
+    num_directions: number;
+    cell: 'gru' | 'lstm';
+    reset_after: boolean;
+    activation: 'tanh' | 'relu';
+    recurrent_activation: 'sigmoid' | 'hard_sigmoid' | 'hard_sigmoid_keras3';
+    has_lengths: boolean;
+  };
+  inputs: Record<string, GoldenTensor>;
+  params: Record<string, GoldenTensor>;
+  outputs: Record<string, GoldenTensor>;
+  loss: Record<string, GoldenTensor | number>;
+  grads: { x: GoldenTensor; h0: GoldenTensor; params: Record<string, GoldenTensor> };
+}
+
+export const GOLDEN_DIR = path.join(__dirname, '..', 'fixtures', 'golden');
+
+export function loadCase(file: string): GoldenCase {
+  return JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, file), 'utf8')) as GoldenCase;
+}
+
+export function listCases(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(GOLDEN_DIR, dir))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => `${dir}/${f}`);
+}
+
+export function values(t: GoldenTensor): Float32Array {
+  if (t.b64 !== undefined) {
+    const buf = Buffer.from(t.b64, 'base64');
+    const out = new Float32Array(buf.length / 4);
+    for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
+    return out;
+  }
+  return Float32Array.from(t.data ?? []);
+}
+
+/**
+ * Largest |got - want| / (atol + rtol |want|): at most 1 means within tolerance.
+ * Throws on a length mismatch.
+ */
+export function toleranceRatio(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number): number {
+  if (got.length !== want.length) throw new Error(`length ${got.length} != ${want.length}`);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const r = Math.abs(got[i] - want[i]) / (atol + rtol * Math.abs(want[i]));
+    if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
+  }
+  return worst;
+}
+
+/** Golden `recurrent_activation` names -> gatedrnn's. */
+export const GATE_NAME = { sigmoid: 'sigmoid', hard_sigmoid: 'hardSigmoid', hard_sigmoid_keras3: 'hardSigmoidKeras3' } as const;
+
+/**
+ * PyTorch layout (convention A: weight_ih (3H, I) rows r|z|n, separate
+ * biases) -> Keras layout (kernel (I, 3H) columns z|r|h, bias (2, 3H)).
+ */
+export function torchToKeras(weightIh: Float32Array, weightHh: Float32Array, biasIh: Float32Array, biasHh: Float32Array, I: number, H: number) {
+  const order = [1, 0, 2]; // Keras block k takes torch block order[k]
+  const transposeBlocks = (w: Float32Array, cols: number): Float32Array => {
+    const out = new Float32Array(cols * 3 * H);
+    for (let k = 0; k < 3; k++)
+      for (let row = 0; row < H; row++)
+        for (let c = 0; c < cols; c++) out[c * 3 * H + k * H + row] = w[(order[k] * H + row) * cols + c];
+    return out;
+  };
+  const bias = new Float32Array(6 * H);
+  for (let k = 0; k < 3; k++) {
+    bias.set(biasIh.subarray(order[k] * H, order[k] * H + H), k * H);
+    bias.set(biasHh.subarray(order[k] * H, order[k] * H + H), 3 * H + k * H);
+  }
+  return { kernel: transposeBlocks(weightIh, I), recurrentKernel: transposeBlocks(weightHh, H), bias };
+}

@@ -1,0 +1,105 @@
+/**
+ * Runs a stack of GRU layers (several layers, one or two directions) through
+ * the public layer API, forward and backward, the way the golden cases
+ * define it: layer k reads the [forward | backward] outputs of layer k-1; the
+ * backward direction reads the sequence reversed.
+ */
+import { GRU, tensor, type Tensor } from '../../lib/index.js';
+
+export interface StackWeights {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array;
+}
+
+export interface StackSpec {
+  batch: number;
+  steps: number;
+  inputSize: number;
+  units: number;
+  layers: number;
+  directions: number;
+  resetAfter: boolean;
+  activation: 'tanh' | 'relu';
+  recurrentActivation: 'sigmoid' | 'hardSigmoid' | 'hardSigmoidKeras3';
+}
+
+export function reverseTime(x: Float32Array, B: number, T: number, F: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) out.set(x.subarray((b * T + t) * F, (b * T + t + 1) * F), (b * T + (T - 1 - t)) * F);
+  return out;
+}
+
+/** Column block [d*H, (d+1)*H) of (B, T, D*H) as (B, T, H). */
+function takeDirection(x: Float32Array, B: number, T: number, D: number, H: number, d: number): Float32Array {
+  const out = new Float32Array(B * T * H);
+  for (let r = 0; r < B * T; r++) out.set(x.subarray(r * D * H + d * H, r * D * H + (d + 1) * H), r * H);
+  return out;
+}
+
+function putDirection(dst: Float32Array, src: Float32Array, B: number, T: number, D: number, H: number, d: number): void {
+  for (let r = 0; r < B * T; r++) dst.set(src.subarray(r * H, (r + 1) * H), r * D * H + d * H);
+}
+
+export interface StackResult {
+  output: Float32Array; // (B, T, D*H) of the top layer
+  hN: Float32Array; // (L*D, B, H)
+  dx: Float32Array;
+  dh0: Float32Array; // (L*D, B, H)
+  grads: StackWeights[]; // index k*D + d, Keras layout
+}
+
+/** weights[k*D + d], h0 (L*D, B, H), G (B,T,D*H), Gh (L*D,B,H). */
+export async function runStack(spec: StackSpec, weights: StackWeights[], x: Float32Array, h0: Float32Array, G: Float32Array, Gh: Float32Array): Promise<StackResult> {
+  const { batch: B, steps: T, units: H, layers: L, directions: D } = spec;
+  const grus: GRU[] = [];
+  const hN = new Float32Array(L * D * B * H);
+  let input = x;
+  let F = spec.inputSize;
+  for (let k = 0; k < L; k++) {
+    const out = new Float32Array(B * T * D * H);
+    for (let d = 0; d < D; d++) {
+      const i = k * D + d;
+      const gru = new GRU({
+        units: H,
+        resetAfter: spec.resetAfter,
+        activation: spec.activation,
+        recurrentActivation: spec.recurrentActivation,
+        returnSequences: true,
+        returnState: true,
+      });
+      const w = weights[i];
+      gru.setWeights([tensor(w.kernel, [F, 3 * H]), tensor(w.recurrentKernel, [H, 3 * H]), tensor(w.bias, spec.resetAfter ? [2, 3 * H] : [3 * H])]);
+      grus.push(gru);
+      const xin = d === 0 ? input : reverseTime(input, B, T, F);
+      const [o, h] = (await gru.apply(tensor(xin, [B, T, F]), { initialState: [tensor(h0.subarray(i * B * H, (i + 1) * B * H), [B, H])], training: true })) as Tensor[];
+      const ov = o.dataSync();
+      putDirection(out, d === 0 ? ov : reverseTime(ov, B, T, H), B, T, D, H, d);
+      hN.set(h.dataSync(), i * B * H);
+    }
+    input = out;
+    F = D * H;
+  }
+  const output = input;
+
+  const dh0 = new Float32Array(L * D * B * H);
+  const grads: StackWeights[] = new Array(L * D);
+  let dOut = G;
+  for (let k = L - 1; k >= 0; k--) {
+    const Fk = k === 0 ? spec.inputSize : D * H;
+    const dIn = new Float32Array(B * T * Fk);
+    for (let d = 0; d < D; d++) {
+      const i = k * D + d;
+      const dd = takeDirection(dOut, B, T, D, H, d);
+      const { dx, dInitialState } = await grus[i].backward(tensor(d === 0 ? dd : reverseTime(dd, B, T, H), [B, T, H]), tensor(Gh.subarray(i * B * H, (i + 1) * B * H), [B, H]));
+      const dxv = d === 0 ? dx.dataSync() : reverseTime(dx.dataSync(), B, T, Fk);
+      for (let j = 0; j < dIn.length; j++) dIn[j] += dxv[j];
+      dh0.set(dInitialState.dataSync(), i * B * H);
+      const [gk, gr, gb] = grus[i].getGradients();
+      grads[i] = { kernel: gk.dataSync(), recurrentKernel: gr.dataSync(), bias: gb.dataSync() };
+    }
+    dOut = dIn;
+  }
+  return { output, hN, dx: dOut, dh0, grads };
+}
