@@ -52,7 +52,7 @@ async function run(backendName: 'native' | 'js', c: Case, seed: number) {
   layer.setWeights(weights);
   const x = tensor(uniform(B * T * I, 1, next), [B, T, I]);
   const h0 = tensor(uniform(B * H, 0.5, next), [B, H]);
-  const [out, h] = (await layer.apply(x, { initialState: [h0], training: true })) as Tensor[];
+  const [out, h] = (await layer.apply(x, { initialState: [h0], training: true })) as Tensor<'float32'>[];
   const { dx, dInitialState } = await layer.backward(tensor(uniform(B * T * H, 1, next), [B, T, H]), tensor(uniform(B * H, 1, next), [B, H]));
   return { out: out.dataSync(), h: h.dataSync(), dx: dx.dataSync(), dh0: dInitialState.dataSync(), grads: layer.getGradients().map((g) => g.dataSync()) };
 }

@@ -65,7 +65,7 @@ export abstract class Layer {
   abstract computeOutputShape(inputShape: Shape): Shape | Shape[];
 
   /** The weights, in Keras order, as new tensors. */
-  abstract getWeights(): Tensor[];
+  abstract getWeights(): Tensor<'float32'>[];
 
   /** Replaces the weights (Keras order and shapes); values are copied. */
   abstract setWeights(weights: Tensor[]): void;

@@ -73,7 +73,7 @@ export async function runStack(spec: StackSpec, weights: StackWeights[], x: Floa
       gru.setWeights([tensor(w.kernel, [F, 3 * H]), tensor(w.recurrentKernel, [H, 3 * H]), tensor(w.bias, spec.resetAfter ? [2, 3 * H] : [3 * H])]);
       grus.push(gru);
       const xin = d === 0 ? input : reverseTime(input, B, T, F);
-      const [o, h] = (await gru.apply(tensor(xin, [B, T, F]), { initialState: [tensor(h0.subarray(i * B * H, (i + 1) * B * H), [B, H])], training: true })) as Tensor[];
+      const [o, h] = (await gru.apply(tensor(xin, [B, T, F]), { initialState: [tensor(h0.subarray(i * B * H, (i + 1) * B * H), [B, H])], training: true })) as Tensor<'float32'>[];
       const ov = o.dataSync();
       putDirection(out, d === 0 ? ov : reverseTime(ov, B, T, H), B, T, D, H, d);
       hN.set(h.dataSync(), i * B * H);

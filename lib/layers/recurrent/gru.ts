@@ -16,6 +16,9 @@ import {
 } from '../../backend/types.js';
 import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
+
+/** A float32 tensor, what every GRU output and gradient is. */
+type Float32Tensor = Tensor<'float32'>;
 import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
 import { glorotUniform, orthogonal, Random } from '../initializers.js';
 import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
@@ -56,9 +59,9 @@ export interface GRUCallArgs extends CallArgs {
 /** Gradients from {@link GRU.backward}. */
 export interface GRUBackwardResult {
   /** dL/dx, shape (B, T, I). */
-  dx: Tensor;
+  dx: Tensor<'float32'>;
   /** dL/d(initial state), shape (B, H). */
-  dInitialState: Tensor;
+  dInitialState: Tensor<'float32'>;
 }
 
 /** What a training call keeps for backward. */
@@ -87,7 +90,7 @@ export class GRU extends Layer {
   private inputBias: Float32Array | null = null;
   private recurrentBias: Float32Array | null = null;
   private saved: Saved | null = null;
-  private gradients: Tensor[] | null = null;
+  private gradients: Float32Tensor[] | null = null;
 
   constructor(args: GRULayerArgs) {
     if (args === null || typeof args !== 'object') throw new TypeError('layers.gru(args): args must be an object like {units: 32}');
@@ -138,7 +141,7 @@ export class GRU extends Layer {
   }
 
   /** [kernel (I,3H), recurrentKernel (H,3H), bias (3H) or (2,3H)] (no bias when useBias is false). */
-  getWeights(): Tensor[] {
+  getWeights(): Float32Tensor[] {
     this.requireBuilt('getWeights');
     const H = this.units;
     const out = [float32Tensor(this.kernel.slice(), [this.inputSize, 3 * H]), float32Tensor(this.recurrentKernel.slice(), [H, 3 * H])];
@@ -189,7 +192,7 @@ export class GRU extends Layer {
    * `[output, lastState]` with returnState. Builds the layer on first use.
    * With `training: true` it keeps what {@link backward} needs.
    */
-  async apply(inputs: Tensor, kwargs: GRUCallArgs = {}): Promise<Tensor | Tensor[]> {
+  async apply(inputs: Tensor, kwargs: GRUCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
     const x = requireTensor(inputs, `GRU ${this.name} input`);
     if (x.rank !== 3) throw new RangeError(`GRU ${this.name} input must have shape [batch, timesteps, features], got ${formatShape(x.shape)}`);
     if (kwargs === null || typeof kwargs !== 'object') throw new TypeError(`GRU ${this.name}: apply's second argument must be an object like {initialState}`);
@@ -198,7 +201,7 @@ export class GRU extends Layer {
   }
 
   /** Same as {@link apply} on a built layer (Keras's `call`). */
-  async call(x: Tensor, kwargs: GRUCallArgs = {}): Promise<Tensor | Tensor[]> {
+  async call(x: Tensor, kwargs: GRUCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
     this.requireBuilt('call');
     const [B, T, I] = x.shape;
     const H = this.units;
@@ -260,7 +263,7 @@ export class GRU extends Layer {
   }
 
   /** Gradients of the weights from the last {@link backward}, in {@link getWeights} order. */
-  getGradients(): Tensor[] {
+  getGradients(): Float32Tensor[] {
     if (!this.gradients) throw new Error(`GRU ${this.name}: no gradients yet; call backward() after a training apply()`);
     return this.gradients;
   }
