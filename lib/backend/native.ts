@@ -2,17 +2,32 @@
  * Loads the C++ addon through node-gyp-build (prebuilds/ first, then
  * build/Release) and adapts it to the kernel interface. Loading never throws:
  * a failure is recorded and the TS backend takes over.
+ *
+ * The addon owns every buffer its async workers touch (native/binding/addon.cpp):
+ * weights are copied once into a handle per GruParams object, inputs are
+ * copied per call, and outputs come back as arrays over native memory.
  */
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import fs from 'node:fs';
-import type { CandidateActivation, GateActivation, GruForwardResult, GruParams, GruSpec, KernelBackend, SgemmArgs } from './types.js';
+import type { CandidateActivation, GateActivation, GruCache, GruParams, GruSpec, KernelBackend, SgemmArgs } from './types.js';
+
+/** Opaque handles made by the addon. */
+type Handle = object;
 
 /** What the addon exports (native/binding/addon.cpp). */
 interface Addon {
-  gruForward(args: Record<string, unknown>): Promise<void>;
-  gruBackward(args: Record<string, unknown>): Promise<void>;
+  createGruWeights(args: { inputSize: number; units: number; resetAfter: boolean; kernel: Float32Array; recurrentKernel: Float32Array; inputBias: Float32Array | null; recurrentBias: Float32Array | null }): Handle;
+  gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
+  gruBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<{
+    dx: Float32Array;
+    dh0: Float32Array;
+    dKernel: Float32Array;
+    dRecurrentKernel: Float32Array;
+    dInputBias: Float32Array | null;
+    dRecurrentBias: Float32Array | null;
+  }>;
   sgemm(args: SgemmArgs): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -23,6 +38,11 @@ export interface NativeLoad {
   addon: Addon | null;
   error: string | null;
   path: string | null;
+}
+
+interface NativeGruCache extends GruCache {
+  readonly backend: 'native';
+  readonly handle: Handle;
 }
 
 // Enum values shared with native/kernels/activations.h.
@@ -60,56 +80,54 @@ export function loadNative(): NativeLoad {
   }
 }
 
-function callArgs(spec: GruSpec, p: GruParams, x: Float32Array, h0: Float32Array): Record<string, unknown> {
-  return {
-    batch: spec.batch,
-    steps: spec.steps,
-    inputSize: spec.inputSize,
-    units: spec.units,
-    resetAfter: spec.resetAfter,
-    activation: ACTIVATION_CODE[spec.activation],
-    recurrentActivation: GATE_CODE[spec.recurrentActivation],
-    x,
-    h0,
-    kernel: p.kernel,
-    recurrentKernel: p.recurrentKernel,
-    inputBias: p.inputBias,
-    recurrentBias: spec.resetAfter ? p.recurrentBias : null,
-  };
-}
-
 export function nativeBackend(addon: Addon): KernelBackend {
+  // One native copy of each weights object, made on first use and freed
+  // with it.
+  const weightHandles = new WeakMap<GruParams, Handle>();
+  const weightsOf = (spec: GruSpec, p: GruParams): Handle => {
+    let handle = weightHandles.get(p);
+    if (!handle) {
+      handle = addon.createGruWeights({
+        inputSize: spec.inputSize,
+        units: spec.units,
+        resetAfter: spec.resetAfter,
+        kernel: p.kernel,
+        recurrentKernel: p.recurrentKernel,
+        inputBias: p.inputBias,
+        recurrentBias: spec.resetAfter ? p.recurrentBias : null,
+      });
+      weightHandles.set(p, handle);
+    }
+    return handle;
+  };
+
   return {
     name: 'native',
-    async gruForward(spec, p, x, h0, training): Promise<GruForwardResult> {
-      const { batch: B, steps: T, units: H } = spec;
-      const output = new Float32Array(B * T * H);
-      const gates = training ? new Float32Array(B * T * 3 * H) : null;
-      const hnCache = training && spec.resetAfter ? new Float32Array(B * T * H) : null;
-      await addon.gruForward({ ...callArgs(spec, p, x, h0), output, gates, hnCache });
-      return { output, cache: gates ? { gates, hnCache } : null };
+    async gruForward(spec, p, x, h0, training) {
+      const r = await addon.gruForward({
+        weights: weightsOf(spec, p),
+        batch: spec.batch,
+        steps: spec.steps,
+        activation: ACTIVATION_CODE[spec.activation],
+        recurrentActivation: GATE_CODE[spec.recurrentActivation],
+        x,
+        h0,
+        training,
+      });
+      const cache: NativeGruCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
+      return { output: r.output, cache };
     },
     async gruBackward(spec, p, x, h0, forward, dOutput, dLast) {
-      if (!forward.cache) throw new Error('gruBackward needs a forward run with training: true');
-      const { batch: B, steps: T, inputSize: I, units: H } = spec;
-      const grads = {
-        dx: new Float32Array(B * T * I),
-        dh0: new Float32Array(B * H),
-        dKernel: new Float32Array(I * 3 * H),
-        dRecurrentKernel: new Float32Array(H * 3 * H),
-        dInputBias: p.inputBias ? new Float32Array(3 * H) : null,
-        dRecurrentBias: p.recurrentBias ? new Float32Array(3 * H) : null,
+      if (!forward.cache || forward.cache.backend !== 'native') throw new Error('gruBackward needs the cache of a training forward on the same backend');
+      const g = await addon.gruBackward({ cache: (forward.cache as NativeGruCache).handle, dOutput, dLast });
+      return {
+        dx: g.dx,
+        dh0: g.dh0,
+        dKernel: g.dKernel,
+        dRecurrentKernel: g.dRecurrentKernel,
+        dInputBias: p.inputBias ? g.dInputBias : null,
+        dRecurrentBias: p.recurrentBias ? g.dRecurrentBias ?? new Float32Array(3 * spec.units) : null,
       };
-      await addon.gruBackward({
-        ...callArgs(spec, p, x, h0),
-        output: forward.output,
-        gates: forward.cache.gates,
-        hnCache: forward.cache.hnCache,
-        dOutput,
-        dLast,
-        ...grads,
-      });
-      return grads;
     },
     sgemm: (args) => addon.sgemm(args),
     setNumThreads: (n) => addon.setNumThreads(n),

@@ -32,7 +32,11 @@ export interface GruSpec {
   recurrentActivation: GateActivation;
 }
 
-/** GRU weights in the layout above. */
+/**
+ * GRU weights in the layout above. Treat a GruParams object as immutable:
+ * to change weights, make a new object (the native backend keeps a copy of
+ * each object's weights in native memory, keyed by the object).
+ */
 export interface GruParams {
   kernel: Float32Array;
   recurrentKernel: Float32Array;
@@ -40,12 +44,13 @@ export interface GruParams {
   recurrentBias: Float32Array | null;
 }
 
-/** What backward needs from a training forward. */
+/**
+ * What backward needs from a training forward. Private to the backend that
+ * made it: the TS backend keeps arrays, the native one a handle to memory it
+ * owns.
+ */
 export interface GruCache {
-  /** (B, T, 3H): z | r | hh after their activations. */
-  gates: Float32Array;
-  /** (B, T, H): h U_h + rb_h, resetAfter only. */
-  hnCache: Float32Array | null;
+  readonly backend: BackendName;
 }
 
 export interface GruForwardResult {

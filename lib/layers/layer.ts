@@ -6,6 +6,7 @@
  */
 import { formatShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import { optionalBool } from '../validate.js';
 
 /** A shape with unknown dimensions as null, e.g. `[null, null, 4]`. */
 export type Shape = Array<number | null>;
@@ -52,7 +53,7 @@ export abstract class Layer {
       throw new TypeError(`name must be a non-empty string, got ${JSON.stringify(args.name)}`);
     }
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
-    this.trainable = args.trainable ?? true;
+    this.trainable = optionalBool(args.trainable, 'trainable', true);
     if (args.batchInputShape !== undefined) this.batchInputShape = checkShapeArg(args.batchInputShape, 'batchInputShape');
     else if (args.inputShape !== undefined) this.batchInputShape = [null, ...checkShapeArg(args.inputShape, 'inputShape')];
     else this.batchInputShape = null;

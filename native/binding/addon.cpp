@@ -1,11 +1,22 @@
-// The only file that knows about Node: it checks arguments, takes views of
-// the caller's Float32Arrays and runs the kernels on N-API async workers.
+// The only file that knows about Node: it checks arguments, copies what an
+// async worker reads into memory the worker owns, runs the kernels on N-API
+// async workers, and hands results back as ArrayBuffers over native memory.
 //
-// The TypeScript layer validates everything first and gives clear errors;
-// the checks here are a second line so that calling the addon directly with
-// bad arguments throws instead of crashing the process.
+// Ownership is the point of this file. Nothing a worker touches on its thread
+// belongs to JavaScript: inputs are copied when the call is made, weights live
+// in a handle made once by createGruWeights, outputs and the training cache
+// are allocated here and only become visible to JavaScript when the worker is
+// done. So no buffer the caller detaches, resizes or lets the GC collect
+// while a worker runs can be read or written after it is freed.
+//
+// The TypeScript layer validates everything first and gives the friendly
+// errors; the checks here are a second line so that calling the addon
+// directly with bad arguments throws instead of crashing the process.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,199 +29,359 @@ namespace {
 
 using namespace gatedrnn;
 
-// Typed-array arguments kept alive (and their memory pinned) while a worker
-// runs on another thread.
-class PinnedArrays {
+using Floats = std::vector<float>;
+using SharedFloats = std::shared_ptr<Floats>;
+
+// ---- argument reading -------------------------------------------------------
+// Property reads can run user code (getters), so every call first reads all
+// its properties into Values, and only then looks at their contents: no user
+// code runs between taking a pointer into a typed array and using it.
+
+class Args {
  public:
-  float* take(const Napi::Object& opts, const char* name, size_t needed, bool optional) {
-    Napi::Env env = opts.Env();
-    Napi::Value v = opts.Get(name);
-    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+  Args(const Napi::CallbackInfo& info, const std::vector<const char*>& names) : env_(info.Env()) {
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env_, "expected one options object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    for (const char* n : names) values_.emplace_back(n, o.Get(n));
+  }
+
+  Napi::Value get(const char* name) const {
+    for (const auto& [n, v] : values_)
+      if (std::string(n) == name) return v;
+    return env_.Undefined();
+  }
+
+  int integer(const char* name, int min, int max = 1 << 30) const {
+    Napi::Value v = get(name);
+    if (!v.IsNumber()) throw Napi::TypeError::New(env_, std::string(name) + " must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= min && d <= max) || std::floor(d) != d) {
+      throw Napi::RangeError::New(env_, std::string(name) + " must be an integer between " + std::to_string(min) +
+                                            " and " + std::to_string(max));
+    }
+    return static_cast<int>(d);
+  }
+
+  float number(const char* name) const {
+    Napi::Value v = get(name);
+    if (!v.IsNumber()) throw Napi::TypeError::New(env_, std::string(name) + " must be a number");
+    return v.As<Napi::Number>().FloatValue();
+  }
+
+  bool boolean(const char* name) const {
+    Napi::Value v = get(name);
+    if (!v.IsBoolean()) throw Napi::TypeError::New(env_, std::string(name) + " must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+
+  bool absent(const char* name) const {
+    Napi::Value v = get(name);
+    return v.IsNull() || v.IsUndefined();
+  }
+
+  // A Float32Array of at least `needed` elements; null when optional and absent.
+  Napi::Float32Array floats(const char* name, size_t needed, bool optional) const {
+    Napi::Value v = get(name);
+    if (optional && (v.IsNull() || v.IsUndefined())) return Napi::Float32Array();
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(env, std::string(name) + " must be a Float32Array");
+      throw Napi::TypeError::New(env_, std::string(name) + " must be a Float32Array");
     }
     Napi::Float32Array a = v.As<Napi::Float32Array>();
     if (a.ElementLength() < needed) {
-      throw Napi::RangeError::New(env, std::string(name) + " has " + std::to_string(a.ElementLength()) +
-                                           " elements, needs " + std::to_string(needed));
+      throw Napi::RangeError::New(env_, std::string(name) + " has " + std::to_string(a.ElementLength()) +
+                                            " elements, needs " + std::to_string(needed));
     }
-    refs_.push_back(Napi::Persistent(static_cast<Napi::Object>(a)));
-    return needed == 0 ? nullptr : a.Data();
+    return a;
   }
+
+  // A copy of the first `needed` elements (empty when optional and absent).
+  SharedFloats copy(const char* name, size_t needed, bool optional) const {
+    Napi::Float32Array a = floats(name, needed, optional);
+    if (a.IsEmpty()) return nullptr;
+    return std::make_shared<Floats>(a.Data(), a.Data() + needed);
+  }
+
+  Napi::Env env() const { return env_; }
 
  private:
-  std::vector<Napi::ObjectReference> refs_;
+  Napi::Env env_;
+  std::vector<std::pair<const char*, Napi::Value>> values_;
 };
 
-int takeInt(const Napi::Object& opts, const char* name, int min) {
-  Napi::Value v = opts.Get(name);
-  if (!v.IsNumber()) throw Napi::TypeError::New(opts.Env(), std::string(name) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min) || d > 2147483647.0 || d != static_cast<double>(static_cast<long long>(d))) {
-    throw Napi::RangeError::New(opts.Env(), std::string(name) + " must be an integer >= " + std::to_string(min));
+// A Float32Array over native memory that stays alive while JavaScript holds
+// the array (the shared_ptr is released by the finalizer).
+Napi::Float32Array toJs(Napi::Env env, const SharedFloats& data) {
+  if (!data || data->empty()) return Napi::Float32Array::New(env, 0);
+  auto* keep = new SharedFloats(data);
+  napi_value buffer;
+  napi_status status = napi_create_external_arraybuffer(
+      env, data->data(), data->size() * sizeof(float),
+      [](napi_env, void*, void* hint) { delete static_cast<SharedFloats*>(hint); }, keep, &buffer);
+  if (status != napi_ok) {
+    // Runtimes that forbid external buffers (V8 sandbox): copy instead.
+    delete keep;
+    Napi::Float32Array out = Napi::Float32Array::New(env, data->size());
+    std::copy(data->begin(), data->end(), out.Data());
+    return out;
   }
-  return static_cast<int>(d);
+  return Napi::Float32Array::New(env, data->size(), Napi::ArrayBuffer(env, buffer), 0);
 }
 
-int takeEnum(const Napi::Object& opts, const char* name, int count) {
-  int v = takeInt(opts, name, 0);
-  if (v >= count) throw Napi::RangeError::New(opts.Env(), std::string(name) + " is out of range");
-  return v;
+// ---- GRU weights handle -----------------------------------------------------
+
+struct GruWeightsData {
+  int inputSize = 0, units = 0;
+  bool resetAfter = true;
+  SharedFloats kernel, recurrentKernel, inputBias, recurrentBias;
+  GruWeights view() const {
+    GruWeights w;
+    w.kernel = kernel->data();
+    w.recurrentKernel = recurrentKernel->data();
+    w.inputBias = inputBias ? inputBias->data() : nullptr;
+    w.recurrentBias = recurrentBias ? recurrentBias->data() : nullptr;
+    return w;
+  }
+};
+using WeightsPtr = std::shared_ptr<GruWeightsData>;
+
+template <class T>
+Napi::External<std::shared_ptr<T>> wrap(Napi::Env env, std::shared_ptr<T> p) {
+  return Napi::External<std::shared_ptr<T>>::New(env, new std::shared_ptr<T>(std::move(p)),
+                                                  [](Napi::Env, std::shared_ptr<T>* q) { delete q; });
 }
 
-struct GruCall {
+// Externals carry no type tag of their own; these tags make sure a weights
+// handle is never read as a cache or the other way round.
+const napi_type_tag kWeightsTag = {0x6761746564726e6eULL, 0x7765696768747331ULL};
+const napi_type_tag kCacheTag = {0x6761746564726e6eULL, 0x6361636865733031ULL};
+
+template <class T>
+std::shared_ptr<T> unwrap(const Napi::Value& v, const napi_type_tag& tag, const char* what) {
+  Napi::Env env = v.Env();
+  bool ok = false;
+  if (v.IsExternal()) napi_check_object_type_tag(env, v, &tag, &ok);
+  if (!ok) throw Napi::TypeError::New(env, std::string(what) + " must be a handle made by this addon");
+  return *v.As<Napi::External<std::shared_ptr<T>>>().Data();
+}
+
+Napi::Value CreateGruWeights(const Napi::CallbackInfo& info) {
+  Args a(info, {"inputSize", "units", "resetAfter", "kernel", "recurrentKernel", "inputBias", "recurrentBias"});
+  auto w = std::make_shared<GruWeightsData>();
+  w->inputSize = a.integer("inputSize", 1);
+  w->units = a.integer("units", 1, 1 << 20);
+  w->resetAfter = a.boolean("resetAfter");
+  const size_t I = w->inputSize, H = w->units;
+  if (I * 3 * H > (size_t(1) << 31) || H * 3 * H > (size_t(1) << 31)) {
+    throw Napi::RangeError::New(info.Env(), "weights larger than 2^31 elements");
+  }
+  w->kernel = a.copy("kernel", I * 3 * H, false);
+  w->recurrentKernel = a.copy("recurrentKernel", H * 3 * H, false);
+  w->inputBias = a.copy("inputBias", 3 * H, true);
+  w->recurrentBias = w->resetAfter ? a.copy("recurrentBias", 3 * H, true) : nullptr;
+  Napi::External<WeightsPtr> handle = wrap(info.Env(), std::move(w));
+  napi_type_tag_object(info.Env(), handle, &kWeightsTag);
+  return handle;
+}
+
+// ---- GRU forward / backward ---------------------------------------------------
+
+// What backward needs, owned natively: the inputs of the forward and the
+// activations it kept. JavaScript only ever holds an opaque handle to it.
+struct GruCacheData {
   GruShape shape;
   GruOptions options;
-  GruWeights weights;
-  PinnedArrays pinned;
-  const float* x = nullptr;
-  const float* h0 = nullptr;
+  WeightsPtr weights;
+  SharedFloats x, h0, output, gates, hn;
 };
+using CachePtr = std::shared_ptr<GruCacheData>;
 
-void readGruCall(const Napi::Object& o, GruCall& c) {
-  c.shape.batch = takeInt(o, "batch", 0);
-  c.shape.steps = takeInt(o, "steps", 0);
-  c.shape.inputSize = takeInt(o, "inputSize", 1);
-  c.shape.units = takeInt(o, "units", 1);
-  c.options.resetAfter = o.Get("resetAfter").ToBoolean().Value();
-  c.options.activation = static_cast<Activation>(takeEnum(o, "activation", 4));
-  c.options.recurrentActivation = static_cast<GateActivation>(takeEnum(o, "recurrentActivation", 3));
-  const size_t B = c.shape.batch, T = c.shape.steps, I = c.shape.inputSize, H = c.shape.units;
-  if (B * T * (I > 3 * H ? I : 3 * H) > (size_t(1) << 31)) {
-    throw Napi::RangeError::New(o.Env(), "batch * steps * features exceeds 2^31 elements");
-  }
-  c.x = c.pinned.take(o, "x", B * T * I, false);
-  c.h0 = c.pinned.take(o, "h0", B * H, false);
-  c.weights.kernel = c.pinned.take(o, "kernel", I * 3 * H, false);
-  c.weights.recurrentKernel = c.pinned.take(o, "recurrentKernel", H * 3 * H, false);
-  c.weights.inputBias = c.pinned.take(o, "inputBias", 3 * H, true);
-  c.weights.recurrentBias = c.pinned.take(o, "recurrentBias", 3 * H, true);
+GruOptions readOptions(const Args& a, const GruWeightsData& w) {
+  GruOptions o;
+  o.resetAfter = w.resetAfter;
+  o.activation = static_cast<Activation>(a.integer("activation", 0, 3));
+  o.recurrentActivation = static_cast<GateActivation>(a.integer("recurrentActivation", 0, 2));
+  return o;
 }
 
-// Base for the kernels' workers: resolves a promise when Execute is done.
+GruShape readShape(const Args& a, const GruWeightsData& w) {
+  GruShape s;
+  s.batch = a.integer("batch", 0);
+  s.steps = a.integer("steps", 0);
+  s.inputSize = w.inputSize;
+  s.units = w.units;
+  const double B = s.batch, T = s.steps, widest = std::max<double>(s.inputSize, 3.0 * s.units);
+  if (B * T * widest > static_cast<double>(size_t(1) << 31)) {
+    throw Napi::RangeError::New(a.env(), "batch * steps * features exceeds 2^31 elements");
+  }
+  return s;
+}
+
+// Resolves a promise with whatever OnOK builds.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   explicit PromiseWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  virtual Napi::Value result() = 0;
+  void OnOK() override { deferred_.Resolve(result()); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
 };
 
+// gruForward({weights, batch, steps, activation, recurrentActivation, x, h0, training})
+//   -> Promise<{output: Float32Array (B,T,H), cache: handle | undefined}>
 class GruForwardWorker : public PromiseWorker {
  public:
-  GruForwardWorker(Napi::Env env, const Napi::Object& o) : PromiseWorker(env) {
-    readGruCall(o, call_);
-    const size_t B = call_.shape.batch, T = call_.shape.steps, H = call_.shape.units;
-    output_ = call_.pinned.take(o, "output", B * T * H, false);
-    cache_.gates = call_.pinned.take(o, "gates", B * T * 3 * H, true);
-    cache_.hnCache = call_.pinned.take(o, "hnCache", B * T * H, true);
-    training_ = cache_.gates != nullptr;
-    if (training_ && call_.options.resetAfter && !cache_.hnCache && B * T > 0) {
-      throw Napi::TypeError::New(env, "hnCache is required for a resetAfter training forward");
-    }
+  GruForwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
+    cache_ = std::make_shared<GruCacheData>();
+    cache_->weights = unwrap<GruWeightsData>(a.get("weights"), kWeightsTag, "weights");
+    cache_->shape = readShape(a, *cache_->weights);
+    cache_->options = readOptions(a, *cache_->weights);
+    training_ = a.boolean("training");
+    const size_t B = cache_->shape.batch, T = cache_->shape.steps, I = cache_->shape.inputSize, H = cache_->shape.units;
+    cache_->x = a.copy("x", B * T * I, false);
+    cache_->h0 = a.copy("h0", B * H, false);
   }
+
   void Execute() override {
-    gruForward(call_.shape, call_.options, call_.weights, call_.x, call_.h0, output_,
-               training_ ? &cache_ : nullptr);
+    GruCacheData& c = *cache_;
+    const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
+    c.output = std::make_shared<Floats>(B * T * H);
+    GruCache kept;
+    if (training_) {
+      c.gates = std::make_shared<Floats>(B * T * 3 * H);
+      if (c.options.resetAfter) c.hn = std::make_shared<Floats>(B * T * H);
+      kept.gates = c.gates->data();
+      kept.hnCache = c.hn ? c.hn->data() : nullptr;
+    }
+    gruForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.output->data(),
+               training_ ? &kept : nullptr);
+  }
+
+ protected:
+  Napi::Value result() override {
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("output", toJs(env, cache_->output));
+    if (training_) {
+      Napi::External<CachePtr> handle = wrap(env, cache_);
+      napi_type_tag_object(env, handle, &kCacheTag);
+      out.Set("cache", handle);
+    }
+    cache_.reset();
+    return out;
   }
 
  private:
-  GruCall call_;
-  GruCache cache_;
-  float* output_ = nullptr;
+  CachePtr cache_;
   bool training_ = false;
 };
 
+// gruBackward({cache, dOutput, dLast}) -> Promise<{dx, dh0, dKernel,
+//   dRecurrentKernel, dInputBias?, dRecurrentBias?}>
 class GruBackwardWorker : public PromiseWorker {
  public:
-  GruBackwardWorker(Napi::Env env, const Napi::Object& o) : PromiseWorker(env) {
-    readGruCall(o, call_);
-    const size_t B = call_.shape.batch, T = call_.shape.steps, I = call_.shape.inputSize, H = call_.shape.units;
-    output_ = call_.pinned.take(o, "output", B * T * H, false);
-    cache_.gates = call_.pinned.take(o, "gates", B * T * 3 * H, false);
-    cache_.hnCache = call_.pinned.take(o, "hnCache", call_.options.resetAfter ? B * T * H : 0, !call_.options.resetAfter);
-    dOutput_ = call_.pinned.take(o, "dOutput", B * T * H, true);
-    dLast_ = call_.pinned.take(o, "dLast", B * H, true);
-    grads_.dx = call_.pinned.take(o, "dx", B * T * I, false);
-    grads_.dh0 = call_.pinned.take(o, "dh0", B * H, false);
-    grads_.dKernel = call_.pinned.take(o, "dKernel", I * 3 * H, false);
-    grads_.dRecurrentKernel = call_.pinned.take(o, "dRecurrentKernel", H * 3 * H, false);
-    grads_.dInputBias = call_.pinned.take(o, "dInputBias", 3 * H, true);
-    grads_.dRecurrentBias = call_.pinned.take(o, "dRecurrentBias", 3 * H, true);
+  GruBackwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
+    cache_ = unwrap<GruCacheData>(a.get("cache"), kCacheTag, "cache");
+    const size_t B = cache_->shape.batch, T = cache_->shape.steps, H = cache_->shape.units;
+    dOutput_ = a.copy("dOutput", B * T * H, true);
+    dLast_ = a.copy("dLast", B * H, true);
   }
+
   void Execute() override {
-    gruBackward(call_.shape, call_.options, call_.weights, call_.x, call_.h0, output_, cache_,
-                dOutput_, dLast_, grads_);
+    const GruCacheData& c = *cache_;
+    const size_t B = c.shape.batch, T = c.shape.steps, I = c.shape.inputSize, H = c.shape.units;
+    dx_ = std::make_shared<Floats>(B * T * I);
+    dh0_ = std::make_shared<Floats>(B * H);
+    dKernel_ = std::make_shared<Floats>(I * 3 * H);
+    dRecurrentKernel_ = std::make_shared<Floats>(H * 3 * H);
+    if (c.weights->inputBias) dInputBias_ = std::make_shared<Floats>(3 * H);
+    if (c.weights->recurrentBias) dRecurrentBias_ = std::make_shared<Floats>(3 * H);
+    GruCache kept;
+    kept.gates = c.gates->data();
+    kept.hnCache = c.hn ? c.hn->data() : nullptr;
+    GruGrads g;
+    g.dx = dx_->data();
+    g.dh0 = dh0_->data();
+    g.dKernel = dKernel_->data();
+    g.dRecurrentKernel = dRecurrentKernel_->data();
+    g.dInputBias = dInputBias_ ? dInputBias_->data() : nullptr;
+    g.dRecurrentBias = dRecurrentBias_ ? dRecurrentBias_->data() : nullptr;
+    gruBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.output->data(), kept,
+                dOutput_ ? dOutput_->data() : nullptr, dLast_ ? dLast_->data() : nullptr, g);
+  }
+
+ protected:
+  Napi::Value result() override {
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("dx", toJs(env, dx_));
+    out.Set("dh0", toJs(env, dh0_));
+    out.Set("dKernel", toJs(env, dKernel_));
+    out.Set("dRecurrentKernel", toJs(env, dRecurrentKernel_));
+    out.Set("dInputBias", dInputBias_ ? Napi::Value(toJs(env, dInputBias_)) : env.Null());
+    out.Set("dRecurrentBias", dRecurrentBias_ ? Napi::Value(toJs(env, dRecurrentBias_)) : env.Null());
+    return out;
   }
 
  private:
-  GruCall call_;
-  GruCache cache_;
-  GruGrads grads_;
-  const float* output_ = nullptr;
-  const float* dOutput_ = nullptr;
-  const float* dLast_ = nullptr;
+  CachePtr cache_;
+  SharedFloats dOutput_, dLast_;
+  SharedFloats dx_, dh0_, dKernel_, dRecurrentKernel_, dInputBias_, dRecurrentBias_;
 };
 
-Napi::Object argObject(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    throw Napi::TypeError::New(info.Env(), "expected one options object");
-  }
-  return info[0].As<Napi::Object>();
-}
-
 Napi::Value GruForward(const Napi::CallbackInfo& info) {
-  auto* worker = new GruForwardWorker(info.Env(), argObject(info));
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "training"});
+  auto* worker = new GruForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();
   return p;
 }
 
 Napi::Value GruBackward(const Napi::CallbackInfo& info) {
-  auto* worker = new GruBackwardWorker(info.Env(), argObject(info));
+  Args a(info, {"cache", "dOutput", "dLast"});
+  auto* worker = new GruBackwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();
   return p;
 }
 
 // sgemm({transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}),
-// synchronous: used by tests of the wrapper and by the benchmark's peak.
+// synchronous (nothing can change the buffers while it runs): used by tests
+// of the wrapper, by the benchmark's peak and by the initializers.
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
-  Napi::Object o = argObject(info);
-  bool ta = o.Get("transA").ToBoolean().Value(), tb = o.Get("transB").ToBoolean().Value();
-  int m = takeInt(o, "m", 0), n = takeInt(o, "n", 0), k = takeInt(o, "k", 0);
-  int lda = takeInt(o, "lda", 1), ldb = takeInt(o, "ldb", 1), ldc = takeInt(o, "ldc", 1);
+  Args a(info, {"transA", "transB", "m", "n", "k", "alpha", "a", "lda", "b", "ldb", "beta", "c", "ldc"});
+  bool ta = a.boolean("transA"), tb = a.boolean("transB");
+  int m = a.integer("m", 0), n = a.integer("n", 0), k = a.integer("k", 0);
+  int lda = a.integer("lda", 1), ldb = a.integer("ldb", 1), ldc = a.integer("ldc", 1);
+  float alpha = a.number("alpha"), beta = a.number("beta");
   // Rows and columns of each operand as stored (row-major).
   size_t aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
-  if (lda < static_cast<int>(aCols) || ldb < static_cast<int>(bCols) || ldc < n) {
+  if (static_cast<size_t>(lda) < aCols || static_cast<size_t>(ldb) < bCols || ldc < n) {
     throw Napi::RangeError::New(info.Env(), "a leading dimension is smaller than its matrix's row length");
   }
   auto need = [](size_t rows, size_t cols, size_t ld) { return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols; };
-  PinnedArrays pinned;
-  const float* a = pinned.take(o, "a", need(aRows, aCols, lda), false);
-  const float* b = pinned.take(o, "b", need(bRows, bCols, ldb), false);
-  float* c = pinned.take(o, "c", need(m, n, ldc), false);
-  float alpha = o.Get("alpha").ToNumber().FloatValue(), beta = o.Get("beta").ToNumber().FloatValue();
-  sgemm(ta ? Trans::Yes : Trans::No, tb ? Trans::Yes : Trans::No, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  Napi::Float32Array A = a.floats("a", need(aRows, aCols, lda), false);
+  Napi::Float32Array Bm = a.floats("b", need(bRows, bCols, ldb), false);
+  Napi::Float32Array C = a.floats("c", need(m, n, ldc), false);
+  sgemm(ta ? Trans::Yes : Trans::No, tb ? Trans::Yes : Trans::No, m, n, k, alpha, A.Data(), lda, Bm.Data(), ldb,
+        beta, C.Data(), ldc);
   return info.Env().Undefined();
 }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "n must be a number");
-  int n = info[0].As<Napi::Number>().Int32Value();
-  if (n < 1 || n > 1024) throw Napi::RangeError::New(info.Env(), "n must be between 1 and 1024");
-  setNumThreads(n);
+  double n = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(n >= 1 && n <= 1024) || std::floor(n) != n) {
+    throw Napi::RangeError::New(info.Env(), "n must be an integer between 1 and 1024");
+  }
+  setNumThreads(static_cast<int>(n));
   return info.Env().Undefined();
 }
 
-Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), getNumThreads());
-}
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), getNumThreads()); }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -235,6 +406,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("createGruWeights", Napi::Function::New(env, CreateGruWeights));
   exports.Set("gruForward", Napi::Function::New(env, GruForward));
   exports.Set("gruBackward", Napi::Function::New(env, GruBackward));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));

@@ -9,6 +9,7 @@
 import type { GruForwardResult, GruGradients, GruParams, GruSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
+import type { JsGruCache } from './gruForward.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 export async function gruBackward(
@@ -21,8 +22,8 @@ export async function gruBackward(
   dLast: Float32Array | null,
 ): Promise<GruGradients> {
   const { batch: B, steps: T, inputSize: I, units: H, resetAfter } = spec;
-  if (!forward.cache) throw new Error('gruBackward needs a forward run with training: true');
-  const { gates, hnCache } = forward.cache;
+  if (!forward.cache || forward.cache.backend !== 'js') throw new Error('gruBackward needs the cache of a training forward on the same backend');
+  const { gates, hnCache } = forward.cache as JsGruCache;
   const output = forward.output;
   const gateGrad = gateFns[spec.recurrentActivation].grad;
   const candGrad = candidateFns[spec.activation].grad;

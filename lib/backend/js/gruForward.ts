@@ -6,10 +6,19 @@
  *      !resetAfter), then the gate math; h_{t-1} is read in place from output.
  * xp is overwritten by the gate activations and becomes the cache.
  */
-import type { GruForwardResult, GruParams, GruSpec } from '../types.js';
+import type { GruCache, GruForwardResult, GruParams, GruSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
+
+/** The TS backend's cache: the gate activations and, for resetAfter, h U_h + rb_h. */
+export interface JsGruCache extends GruCache {
+  readonly backend: 'js';
+  /** (B, T, 3H): z | r | hh after their activations. */
+  gates: Float32Array;
+  /** (B, T, H), resetAfter only. */
+  hnCache: Float32Array | null;
+}
 
 export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h0: Float32Array, training: boolean): Promise<GruForwardResult> {
   const { batch: B, steps: T, inputSize: I, units: H, resetAfter } = spec;
@@ -70,5 +79,6 @@ export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h
     }
     await yielder.maybeYield();
   }
-  return { output, cache: training ? { gates: xp, hnCache: hn } : null };
+  const cache: JsGruCache | null = training ? { backend: 'js', gates: xp, hnCache: hn } : null;
+  return { output, cache };
 }

@@ -13,6 +13,7 @@ import {
   type GruForwardResult,
   type GruParams,
   type GruSpec,
+  type KernelBackend,
 } from '../../backend/types.js';
 import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
@@ -64,8 +65,17 @@ export interface GRUBackwardResult {
   dInitialState: Tensor<'float32'>;
 }
 
+/** A call's arguments after the checks. */
+interface CheckedCall {
+  x: Tensor;
+  xv: Float32Array;
+  h0: Float32Array;
+  training: boolean;
+}
+
 /** What a training call keeps for backward. */
 interface Saved {
+  kernels: KernelBackend;
   spec: GruSpec;
   params: GruParams;
   x: Float32Array;
@@ -85,10 +95,8 @@ export class GRU extends Layer {
   readonly returnState: boolean;
   readonly seed: number | undefined;
   private inputSize = 0;
-  private kernel: Float32Array = new Float32Array(0);
-  private recurrentKernel: Float32Array = new Float32Array(0);
-  private inputBias: Float32Array | null = null;
-  private recurrentBias: Float32Array | null = null;
+  /** The weights; replaced as a whole (never mutated) when they change. */
+  private params: GruParams = { kernel: new Float32Array(0), recurrentKernel: new Float32Array(0), inputBias: null, recurrentBias: null };
   private saved: Saved | null = null;
   private gradients: Float32Tensor[] | null = null;
 
@@ -120,17 +128,28 @@ export class GRU extends Layer {
     if (!Array.isArray(inputShape) || inputShape.length !== 3) {
       throw new RangeError(`GRU ${this.name}: input shape must be [batch, timesteps, features], got ${Array.isArray(inputShape) ? formatShape(inputShape) : String(inputShape)}`);
     }
+    for (const d of inputShape) {
+      if (d !== null && (typeof d !== 'number' || !Number.isInteger(d) || d < 0)) {
+        throw new RangeError(`GRU ${this.name}: input shape must hold non-negative integers or null, got ${formatShape(inputShape)}`);
+      }
+    }
     const I = inputShape[2];
-    if (typeof I !== 'number' || !Number.isInteger(I) || I < 1) {
+    if (typeof I !== 'number' || I < 1) {
       throw new RangeError(`GRU ${this.name}: the features dimension of the input must be known, got ${formatShape(inputShape)}`);
+    }
+    const declared = this.batchInputShape?.[2];
+    if (declared !== undefined && declared !== null && declared !== I) {
+      throw new RangeError(`GRU ${this.name} was declared with inputShape features ${declared}, cannot build for ${formatShape(inputShape)}`);
     }
     const H = this.units;
     const rng = new Random(this.seed);
     this.inputSize = I;
-    this.kernel = glorotUniform(I, 3 * H, rng);
-    this.recurrentKernel = orthogonal(H, 3 * H, rng);
-    this.inputBias = this.useBias ? new Float32Array(3 * H) : null;
-    this.recurrentBias = this.useBias && this.resetAfter ? new Float32Array(3 * H) : null;
+    this.params = {
+      kernel: glorotUniform(I, 3 * H, rng),
+      recurrentKernel: orthogonal(H, 3 * H, rng),
+      inputBias: this.useBias ? new Float32Array(3 * H) : null,
+      recurrentBias: this.useBias && this.resetAfter ? new Float32Array(3 * H) : null,
+    };
     this.built = true;
   }
 
@@ -144,8 +163,9 @@ export class GRU extends Layer {
   getWeights(): Float32Tensor[] {
     this.requireBuilt('getWeights');
     const H = this.units;
-    const out = [float32Tensor(this.kernel.slice(), [this.inputSize, 3 * H]), float32Tensor(this.recurrentKernel.slice(), [H, 3 * H])];
-    if (this.useBias) out.push(float32Tensor(this.joinBias(this.inputBias, this.recurrentBias), this.biasShape()));
+    const p = this.params;
+    const out = [float32Tensor(p.kernel.slice(), [this.inputSize, 3 * H]), float32Tensor(p.recurrentKernel.slice(), [H, 3 * H])];
+    if (this.useBias) out.push(float32Tensor(this.joinBias(p.inputBias, p.recurrentBias), this.biasShape()));
     return out;
   }
 
@@ -176,13 +196,13 @@ export class GRU extends Layer {
       if (t) requireFinite(t.view() as Float32Array, `GRU ${this.name} ${n}`);
     }
     if (!this.built) this.build([null, null, I]);
-    this.kernel = (kernel.view() as Float32Array).slice();
-    this.recurrentKernel = (recurrent.view() as Float32Array).slice();
-    if (bias) {
-      const b = bias.view() as Float32Array;
-      this.inputBias = b.slice(0, 3 * H);
-      this.recurrentBias = this.resetAfter ? b.slice(3 * H, 6 * H) : null;
-    }
+    const b = bias ? (bias.view() as Float32Array) : null;
+    this.params = {
+      kernel: (kernel.view() as Float32Array).slice(),
+      recurrentKernel: (recurrent.view() as Float32Array).slice(),
+      inputBias: b ? b.slice(0, 3 * H) : null,
+      recurrentBias: b && this.resetAfter ? b.slice(3 * H, 6 * H) : null,
+    };
     this.saved = null;
   }
 
@@ -193,24 +213,40 @@ export class GRU extends Layer {
    * With `training: true` it keeps what {@link backward} needs.
    */
   async apply(inputs: Tensor, kwargs: GRUCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
-    const x = requireTensor(inputs, `GRU ${this.name} input`);
-    if (x.rank !== 3) throw new RangeError(`GRU ${this.name} input must have shape [batch, timesteps, features], got ${formatShape(x.shape)}`);
-    if (kwargs === null || typeof kwargs !== 'object') throw new TypeError(`GRU ${this.name}: apply's second argument must be an object like {initialState}`);
-    this.ensureBuilt([...x.shape]);
-    return this.call(x, kwargs);
+    // Everything is checked before the first build, so a rejected input
+    // never leaves the layer built for the wrong shape.
+    const checked = this.checkCall(inputs, kwargs);
+    this.ensureBuilt([...checked.x.shape]);
+    return this.run(checked);
   }
 
   /** Same as {@link apply} on a built layer (Keras's `call`). */
-  async call(x: Tensor, kwargs: GRUCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
+  async call(inputs: Tensor, kwargs: GRUCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
     this.requireBuilt('call');
+    return this.run(this.checkCall(inputs, kwargs));
+  }
+
+  private checkCall(inputs: unknown, kwargs: unknown): CheckedCall {
+    const x = requireTensor(inputs, `GRU ${this.name} input`);
+    if (x.rank !== 3) throw new RangeError(`GRU ${this.name} input must have shape [batch, timesteps, features], got ${formatShape(x.shape)}`);
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+      throw new TypeError(`GRU ${this.name}: the second argument must be an object like {initialState, training}`);
+    }
+    const args = kwargs as GRUCallArgs;
     const [B, T, I] = x.shape;
-    const H = this.units;
-    requireShape(x, [null, null, this.inputSize], `GRU ${this.name} input (built for ${this.inputSize} features)`);
-    if (B < 1 || T < 1) throw new RangeError(`GRU ${this.name} input needs at least one sequence and one timestep, got ${formatShape(x.shape)}`);
+    if (B < 1 || T < 1 || I < 1) throw new RangeError(`GRU ${this.name} input needs at least one sequence, one timestep and one feature, got ${formatShape(x.shape)}`);
+    if (this.batchInputShape) requireShape(x, this.batchInputShape, `GRU ${this.name} input (declared inputShape)`);
+    if (this.built) requireShape(x, [null, null, this.inputSize], `GRU ${this.name} input (built for ${this.inputSize} features)`);
     const xv = x.view() as Float32Array;
     requireFinite(xv, `GRU ${this.name} input`);
-    const h0 = this.initialState(kwargs.initialState, B);
-    const training = optionalBool(kwargs.training, 'training', false);
+    const h0 = this.initialState(args.initialState, B);
+    const training = optionalBool(args.training, 'training', false);
+    return { x, xv, h0, training };
+  }
+
+  private async run({ x, xv, h0, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+    const [B, T, I] = x.shape;
+    const H = this.units;
     const spec: GruSpec = {
       batch: B,
       steps: T,
@@ -220,9 +256,12 @@ export class GRU extends Layer {
       activation: this.activation,
       recurrentActivation: this.recurrentActivation,
     };
-    const params: GruParams = { kernel: this.kernel, recurrentKernel: this.recurrentKernel, inputBias: this.inputBias, recurrentBias: this.recurrentBias };
-    const forward = await backend().gruForward(spec, params, xv, h0, training);
-    this.saved = training ? { spec, params, x: xv, h0, forward } : null;
+    const params = this.params;
+    const kernels = backend();
+    const forward = await kernels.gruForward(spec, params, xv, h0, training);
+    // backward runs on the backend that made the cache, even if the user
+    // switches backends in between.
+    this.saved = training ? { kernels, spec, params, x: xv, h0, forward } : null;
     const last = lastStep(forward.output, B, T, H);
     const output = this.returnSequences ? float32Tensor(forward.output, [B, T, H]) : float32Tensor(last, [B, H]);
     return this.returnState ? [output, float32Tensor(last.slice(), [B, H])] : output;
@@ -236,7 +275,7 @@ export class GRU extends Layer {
    */
   async backward(dOutput: Tensor | null, dState: Tensor | null = null): Promise<GRUBackwardResult> {
     if (!this.saved) throw new Error(`GRU ${this.name}: backward needs a preceding apply(x, {training: true})`);
-    const { spec, params, x, h0, forward } = this.saved;
+    const { kernels, spec, params, x, h0, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;
     let dOut: Float32Array | null = null;
     let dLast: Float32Array | null = null;
@@ -255,7 +294,7 @@ export class GRU extends Layer {
       if (!dLast) dLast = dv.slice();
       else for (let i = 0; i < dLast.length; i++) dLast[i] += dv[i];
     }
-    const g = await backend().gruBackward(spec, params, x, h0, forward, dOut, dLast);
+    const g = await kernels.gruBackward(spec, params, x, h0, forward, dOut, dLast);
     const grads = [float32Tensor(g.dKernel, [spec.inputSize, 3 * H]), float32Tensor(g.dRecurrentKernel, [H, 3 * H])];
     if (this.useBias) grads.push(float32Tensor(this.joinBias(g.dInputBias, g.dRecurrentBias), this.biasShape()));
     this.gradients = grads;
