@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "../kernels/buffer.h"
 #include "../kernels/dispatch.h"
 #include "../kernels/gemm.h"
 #include "../kernels/gru.h"
@@ -29,7 +30,7 @@ namespace {
 
 using namespace gatedrnn;
 
-using Floats = std::vector<float>;
+using Floats = FloatBuffer;
 using SharedFloats = std::shared_ptr<Floats>;
 
 // ---- argument reading -------------------------------------------------------
@@ -98,7 +99,9 @@ class Args {
   SharedFloats copy(const char* name, size_t needed, bool optional) const {
     Napi::Float32Array a = floats(name, needed, optional);
     if (a.IsEmpty()) return nullptr;
-    return std::make_shared<Floats>(a.Data(), a.Data() + needed);
+    auto out = std::make_shared<Floats>(needed);
+    std::copy(a.Data(), a.Data() + needed, out->data());
+    return out;
   }
 
   Napi::Env env() const { return env_; }
@@ -121,7 +124,7 @@ Napi::Float32Array toJs(Napi::Env env, const SharedFloats& data) {
     // Runtimes that forbid external buffers (V8 sandbox): copy instead.
     delete keep;
     Napi::Float32Array out = Napi::Float32Array::New(env, data->size());
-    std::copy(data->begin(), data->end(), out.Data());
+    std::copy(data->data(), data->data() + data->size(), out.Data());
     return out;
   }
   return Napi::Float32Array::New(env, data->size(), Napi::ArrayBuffer(env, buffer), 0);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
 #include "gru.h"
@@ -147,10 +148,10 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
     if (g.dRecurrentBias) std::fill(g.dRecurrentBias, g.dRecurrentBias + 3 * H, 0.0f);
     return;
   }
-  std::vector<float> dGx(BT * 3 * H);
-  std::vector<float> dGh(o.resetAfter ? BT * 3 * H : 0);
-  std::vector<float> rh(o.resetAfter ? 0 : BT * H);
-  std::vector<float> drh(o.resetAfter ? 0 : static_cast<size_t>(B) * H);
+  FloatBuffer dGx(BT * 3 * H);
+  FloatBuffer dGh(o.resetAfter ? BT * 3 * H : 0);
+  FloatBuffer rh(o.resetAfter ? 0 : BT * H);
+  FloatBuffer drh(o.resetAfter ? 0 : static_cast<size_t>(B) * H);
   std::vector<float> zerosH(H, 0.0f);
   std::vector<float> dh(static_cast<size_t>(B) * H, 0.0f);
   if (dLast) std::copy(dLast, dLast + static_cast<size_t>(B) * H, dh.begin());
@@ -182,7 +183,7 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
   }
   if (g.dh0) std::copy(dh.begin(), dh.end(), g.dh0);
 
-  std::vector<float> hPrev(BT * H);
+  FloatBuffer hPrev(BT * H);
   previousStates(s, h0, output, hPrev.data());
   // Weight gradients summed over batch and time, one GEMM each.
   sgemm(Trans::Yes, Trans::No, I, 3 * H, static_cast<int>(BT), 1.0f, x, I, dGx.data(), 3 * H, 0.0f,

@@ -12,6 +12,7 @@
 // buffer is the cache backward reads.
 #include <vector>
 
+#include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
 #include "gru.h"
@@ -99,18 +100,18 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
                 const float* h0, float* output, const GruCache* cache) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   if (B == 0 || T == 0) return;
-  std::vector<float> xpScratch;
+  FloatBuffer xpScratch;
   float* xp = cache ? cache->gates : nullptr;
   if (!xp) {
-    xpScratch.resize(static_cast<size_t>(B) * T * 3 * H);
+    xpScratch = FloatBuffer(static_cast<size_t>(B) * T * 3 * H);
     xp = xpScratch.data();
   }
   float* hn = cache && o.resetAfter ? cache->hnCache : nullptr;
   std::vector<float> zeros(3 * static_cast<size_t>(H), 0.0f);
   const float* ib = w.inputBias ? w.inputBias : zeros.data();
   const float* rb = w.recurrentBias && o.resetAfter ? w.recurrentBias : zeros.data();
-  std::vector<float> hp(static_cast<size_t>(B) * 3 * H);
-  std::vector<float> rh(o.resetAfter ? 0 : static_cast<size_t>(B) * H);
+  FloatBuffer hp(static_cast<size_t>(B) * 3 * H);
+  FloatBuffer rh(o.resetAfter ? 0 : static_cast<size_t>(B) * H);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 

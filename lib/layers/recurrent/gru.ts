@@ -24,6 +24,13 @@ import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, re
 import { glorotUniform, orthogonal, Random } from '../initializers.js';
 import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
 
+/**
+ * Largest `units`: the recurrent kernel alone is then 3 * 8192^2 floats
+ * (800 MB), and its orthogonal initialisation takes minutes; beyond that a
+ * request is far more likely a typo than a model.
+ */
+export const MAX_UNITS = 8192;
+
 /** Options of {@link GRU} (Keras names in camelCase, as tfjs). */
 export interface GRULayerArgs extends LayerArgs {
   /** Size of the hidden state, H. */
@@ -103,7 +110,7 @@ export class GRU extends Layer {
   constructor(args: GRULayerArgs) {
     if (args === null || typeof args !== 'object') throw new TypeError('layers.gru(args): args must be an object like {units: 32}');
     super(args, 'gru');
-    this.units = requireInt(args.units, 'units', 1, 1 << 20);
+    this.units = requireInt(args.units, 'units', 1, MAX_UNITS);
     this.activation = args.activation === undefined ? 'tanh' : requireOneOf(args.activation, 'activation', CANDIDATE_ACTIVATIONS);
     this.recurrentActivation =
       args.recurrentActivation === undefined ? 'sigmoid' : requireOneOf(args.recurrentActivation, 'recurrentActivation', GATE_ACTIVATIONS);
