@@ -153,7 +153,7 @@ export class GRU extends Layer {
     this.inputSize = I;
     this.params = {
       kernel: glorotUniform(I, 3 * H, rng),
-      recurrentKernel: orthogonal(H, 3 * H, rng),
+      recurrentKernel: orthogonal(H, 3 * H, rng, 1, (args) => backend().sgemm(args)),
       inputBias: this.useBias ? new Float32Array(3 * H) : null,
       recurrentBias: this.useBias && this.resetAfter ? new Float32Array(3 * H) : null,
     };
