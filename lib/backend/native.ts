@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CandidateActivation, GateActivation, GruCache, GruParams, GruSpec, KernelBackend, SgemmArgs } from './types.js';
+import type { CandidateActivation, GateActivation, GruCache, GruGradients, GruParams, GruSpec, KernelBackend, SgemmArgs } from './types.js';
 
 /** Opaque handles made by the addon. */
 type Handle = object;
@@ -20,14 +20,7 @@ type Handle = object;
 interface Addon {
   createGruWeights(args: { inputSize: number; units: number; resetAfter: boolean; kernel: Float32Array; recurrentKernel: Float32Array; inputBias: Float32Array | null; recurrentBias: Float32Array | null }): Handle;
   gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
-  gruBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<{
-    dx: Float32Array;
-    dh0: Float32Array;
-    dKernel: Float32Array;
-    dRecurrentKernel: Float32Array;
-    dInputBias: Float32Array | null;
-    dRecurrentBias: Float32Array | null;
-  }>;
+  gruBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<GruGradients>;
   sgemm(args: SgemmArgs): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
