@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -405,10 +406,22 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #endif
   o.Set("cpuFeatures", features);
   o.Set("gateMathDispatch", GATEDRNN_GATE_DISPATCH);
+  o.Set("bufferCacheBytes", static_cast<double>(bufferCacheBytes()));
   return o;
 }
 
+// GATEDRNN_BUFFER_CACHE_MB: how much freed native memory is kept for reuse
+// (native/kernels/buffer.h); 0 turns the cache off.
+void readBufferCacheSetting() {
+  const char* mb = std::getenv("GATEDRNN_BUFFER_CACHE_MB");
+  if (!mb || !*mb) return;
+  char* end = nullptr;
+  double v = std::strtod(mb, &end);
+  if (end && *end == '\0' && v >= 0 && v < 1e7) setBufferCacheLimit(static_cast<size_t>(v * 1024 * 1024));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  readBufferCacheSetting();
   exports.Set("createGruWeights", Napi::Function::New(env, CreateGruWeights));
   exports.Set("gruForward", Napi::Function::New(env, GruForward));
   exports.Set("gruBackward", Napi::Function::New(env, GruBackward));

@@ -1,58 +1,62 @@
-// Float storage that is not zero-filled, for buffers a kernel overwrites
-// entirely: std::vector<float>(n) would memset every byte first, which for
-// the (B, T, 3H) activation buffers costs as much as a GEMM.
+// Float storage for the kernels and for the arrays handed back to
+// JavaScript.
 //
-// Large buffers are also aligned to 2 MB and offered to the kernel as huge
-// pages (Linux, where transparent huge pages are enabled for madvise):
-// a fresh 20 MB buffer then takes 10 page faults instead of 5,000, which on
-// a virtual machine was the single largest cost of a training step.
+// Two costs dominate a training step when every call allocates fresh memory:
+// zero-filling (std::vector<float>(n) memsets every byte) and the kernel
+// zeroing fresh pages on first touch. So buffers are not zero-filled (every
+// user overwrites them entirely), large ones are 2 MB aligned and offered as
+// huge pages, and freed large blocks are kept in a small process-wide cache
+// (bufferPool, capped) so the next call of the same shape reuses them
+// without touching the page allocator at all.
 #pragma once
 
 #include <cstddef>
-#include <cstdlib>
 #include <memory>
-#include <new>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 namespace gatedrnn {
+
+// Raw blocks of at least `bytes`; large blocks come from and go back to the
+// cache. Thread-safe.
+void* acquireBlock(size_t bytes);
+void releaseBlock(void* p, size_t bytes);
+
+// Bytes the cache may hold; 0 disables it. Default 512 MiB.
+void setBufferCacheLimit(size_t bytes);
+size_t bufferCacheBytes();
 
 class FloatBuffer {
  public:
   FloatBuffer() = default;
-  explicit FloatBuffer(size_t n) : data_(allocate(n)), size_(n) {}
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
+  explicit FloatBuffer(size_t n) : size_(n) {
+    if (n) data_ = static_cast<float*>(acquireBlock(n * sizeof(float)));
+  }
+  ~FloatBuffer() {
+    if (data_) releaseBlock(data_, size_ * sizeof(float));
+  }
+  FloatBuffer(FloatBuffer&& o) noexcept : data_(o.data_), size_(o.size_) {
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  FloatBuffer& operator=(FloatBuffer&& o) noexcept {
+    if (this != &o) {
+      if (data_) releaseBlock(data_, size_ * sizeof(float));
+      data_ = o.data_;
+      size_ = o.size_;
+      o.data_ = nullptr;
+      o.size_ = 0;
+    }
+    return *this;
+  }
+  FloatBuffer(const FloatBuffer&) = delete;
+  FloatBuffer& operator=(const FloatBuffer&) = delete;
+
+  float* data() { return data_; }
+  const float* data() const { return data_; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
  private:
-  static constexpr size_t kHugePage = size_t(2) << 20;
-
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-
-  static float* allocate(size_t n) {
-    if (n == 0) return nullptr;
-    size_t bytes = n * sizeof(float);
-    void* p = nullptr;
-    if (bytes >= kHugePage) {
-      size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-      p = std::aligned_alloc(kHugePage, rounded);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-      if (p) madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    } else {
-      p = std::malloc(bytes);
-    }
-    if (!p) throw std::bad_alloc();
-    return static_cast<float*>(p);
-  }
-
-  std::unique_ptr<float[], Free> data_;
+  float* data_ = nullptr;
   size_t size_ = 0;
 };
 

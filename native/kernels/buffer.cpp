@@ -1,0 +1,105 @@
+#include "buffer.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace gatedrnn {
+
+namespace {
+
+constexpr size_t kHugePage = size_t(2) << 20;
+
+// Blocks of at least this size are 2 MB aligned, rounded up to whole huge
+// pages, and cached when freed; smaller ones go straight to malloc.
+size_t roundedSize(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+
+struct BlockCache {
+  std::mutex mutex;
+  std::multimap<size_t, void*> free;  // rounded size -> block
+  size_t bytes = 0;
+  size_t limit = size_t(512) << 20;
+};
+
+BlockCache& cache() {
+  // Never destroyed: blocks may be released by finalizers after static
+  // destructors have run at process exit.
+  static BlockCache* c = new BlockCache();
+  return *c;
+}
+
+void* allocateHuge(size_t rounded) {
+  void* p = std::aligned_alloc(kHugePage, rounded);
+  if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+}  // namespace
+
+void* acquireBlock(size_t bytes) {
+  if (bytes < kHugePage) {
+    void* p = std::malloc(bytes);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  size_t rounded = roundedSize(bytes);
+  {
+    BlockCache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.free.find(rounded);
+    if (it != c.free.end()) {
+      void* p = it->second;
+      c.free.erase(it);
+      c.bytes -= rounded;
+      return p;
+    }
+  }
+  return allocateHuge(rounded);
+}
+
+void releaseBlock(void* p, size_t bytes) {
+  if (!p) return;
+  if (bytes < kHugePage) {
+    std::free(p);
+    return;
+  }
+  size_t rounded = roundedSize(bytes);
+  BlockCache& c = cache();
+  std::unique_lock<std::mutex> lock(c.mutex);
+  if (c.bytes + rounded <= c.limit) {
+    c.free.emplace(rounded, p);
+    c.bytes += rounded;
+    return;
+  }
+  lock.unlock();
+  std::free(p);
+}
+
+void setBufferCacheLimit(size_t bytes) {
+  BlockCache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.limit = bytes;
+  // Drop the largest blocks first until the cache fits.
+  while (c.bytes > c.limit && !c.free.empty()) {
+    auto last = std::prev(c.free.end());
+    c.bytes -= last->first;
+    std::free(last->second);
+    c.free.erase(last);
+  }
+}
+
+size_t bufferCacheBytes() {
+  BlockCache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.bytes;
+}
+
+}  // namespace gatedrnn
