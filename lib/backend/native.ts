@@ -11,7 +11,20 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CandidateActivation, GateActivation, GruCache, GruGradients, GruParams, GruSpec, KernelBackend, SgemmArgs } from './types.js';
+import type {
+  CandidateActivation,
+  GateActivation,
+  GruCache,
+  GruGradients,
+  GruParams,
+  GruSpec,
+  KernelBackend,
+  LstmCache,
+  LstmGradients,
+  LstmParams,
+  LstmSpec,
+  SgemmArgs,
+} from './types.js';
 
 /** Opaque handles made by the addon. */
 type Handle = object;
@@ -21,6 +34,9 @@ interface Addon {
   createGruWeights(args: { inputSize: number; units: number; resetAfter: boolean; kernel: Float32Array; recurrentKernel: Float32Array; inputBias: Float32Array | null; recurrentBias: Float32Array | null }): Handle;
   gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
   gruBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<GruGradients>;
+  createLstmWeights(args: { inputSize: number; units: number; kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null }): Handle;
+  lstmForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; c0: Float32Array; training: boolean }): Promise<{ output: Float32Array; c: Float32Array; cache?: Handle }>;
+  lstmBackward(args: { cache: Handle; dOutput: Float32Array | null; dh: Float32Array | null; dc: Float32Array | null }): Promise<LstmGradients>;
   sgemm(args: SgemmArgs): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -34,6 +50,11 @@ export interface NativeLoad {
 }
 
 interface NativeGruCache extends GruCache {
+  readonly backend: 'native';
+  readonly handle: Handle;
+}
+
+interface NativeLstmCache extends LstmCache {
   readonly backend: 'native';
   readonly handle: Handle;
 }
@@ -94,6 +115,16 @@ export function nativeBackend(addon: Addon): KernelBackend {
     return handle;
   };
 
+  const lstmHandles = new WeakMap<LstmParams, Handle>();
+  const lstmWeightsOf = (spec: LstmSpec, p: LstmParams): Handle => {
+    let handle = lstmHandles.get(p);
+    if (!handle) {
+      handle = addon.createLstmWeights({ inputSize: spec.inputSize, units: spec.units, kernel: p.kernel, recurrentKernel: p.recurrentKernel, bias: p.bias });
+      lstmHandles.set(p, handle);
+    }
+    return handle;
+  };
+
   return {
     name: 'native',
     async gruForward(spec, p, x, h0, training) {
@@ -121,6 +152,26 @@ export function nativeBackend(addon: Addon): KernelBackend {
         dInputBias: p.inputBias ? g.dInputBias : null,
         dRecurrentBias: p.recurrentBias ? g.dRecurrentBias ?? new Float32Array(3 * spec.units) : null,
       };
+    },
+    async lstmForward(spec, p, x, h0, c0, training) {
+      const r = await addon.lstmForward({
+        weights: lstmWeightsOf(spec, p),
+        batch: spec.batch,
+        steps: spec.steps,
+        activation: ACTIVATION_CODE[spec.activation],
+        recurrentActivation: GATE_CODE[spec.recurrentActivation],
+        x,
+        h0,
+        c0,
+        training,
+      });
+      const cache: NativeLstmCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
+      return { output: r.output, c: r.c, cache };
+    },
+    async lstmBackward(spec, p, forward, dOutput, dh, dc) {
+      if (!forward.cache || forward.cache.backend !== 'native') throw new Error('lstmBackward needs the cache of a training forward on the same backend');
+      const g = await addon.lstmBackward({ cache: (forward.cache as NativeLstmCache).handle, dOutput, dh, dc });
+      return { ...g, dBias: p.bias ? g.dBias : null };
     },
     sgemm: (args) => addon.sgemm(args),
     setNumThreads: (n) => addon.setNumThreads(n),

@@ -69,6 +69,52 @@ export interface GruGradients {
   dRecurrentBias: Float32Array | null;
 }
 
+/**
+ * LSTM layout (Keras's), gate blocks in order i | f | g | o:
+ *   x (B, T, I), h0 and c0 (B, H), kernel (I, 4H), recurrentKernel (H, 4H),
+ *   bias (4H) or null; output (B, T, H) every hidden state, c (B, H) the last
+ *   cell state.
+ */
+export interface LstmSpec {
+  batch: number;
+  steps: number;
+  inputSize: number;
+  units: number;
+  /** For the candidate g and the cell output act(c). */
+  activation: CandidateActivation;
+  /** For the gates i, f, o. */
+  recurrentActivation: GateActivation;
+}
+
+/** LSTM weights; immutable like {@link GruParams}. */
+export interface LstmParams {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array | null;
+}
+
+/** What LSTM backward needs; private to the backend that made it. */
+export interface LstmCache {
+  readonly backend: BackendName;
+}
+
+export interface LstmForwardResult {
+  /** (B, T, H) every hidden state. */
+  output: Float32Array;
+  /** (B, H) the last cell state. */
+  c: Float32Array;
+  cache: LstmCache | null;
+}
+
+export interface LstmGradients {
+  dx: Float32Array;
+  dh0: Float32Array;
+  dc0: Float32Array;
+  dKernel: Float32Array;
+  dRecurrentKernel: Float32Array;
+  dBias: Float32Array | null;
+}
+
 /** C (m,n) = alpha op(A) @ op(B) + beta C, row-major with leading dimensions. */
 export interface SgemmArgs {
   transA: boolean;
@@ -123,6 +169,16 @@ export interface KernelBackend {
     dOutput: Float32Array | null,
     dLast: Float32Array | null,
   ): Promise<GruGradients>;
+  lstmForward(spec: LstmSpec, params: LstmParams, x: Float32Array, h0: Float32Array, c0: Float32Array, training: boolean): Promise<LstmForwardResult>;
+  /** dOutput (B,T,H), dh and dc (B,H): gradients w.r.t. the output and the last states (each nullable). */
+  lstmBackward(
+    spec: LstmSpec,
+    params: LstmParams,
+    forward: LstmForwardResult,
+    dOutput: Float32Array | null,
+    dh: Float32Array | null,
+    dc: Float32Array | null,
+  ): Promise<LstmGradients>;
   sgemm(args: SgemmArgs): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -25,6 +25,7 @@
 #include "../kernels/dispatch.h"
 #include "../kernels/gemm.h"
 #include "../kernels/gru.h"
+#include "../kernels/lstm.h"
 #include "../kernels/threadpool.h"
 
 namespace {
@@ -131,6 +132,12 @@ Napi::Float32Array toJs(Napi::Env env, const SharedFloats& data) {
   return Napi::Float32Array::New(env, data->size(), Napi::ArrayBuffer(env, buffer), 0);
 }
 
+SharedFloats duplicate(const SharedFloats& data) {
+  auto out = std::make_shared<Floats>(data->size());
+  std::copy(data->data(), data->data() + data->size(), out->data());
+  return out;
+}
+
 // ---- GRU weights handle -----------------------------------------------------
 
 struct GruWeightsData {
@@ -158,6 +165,8 @@ Napi::External<std::shared_ptr<T>> wrap(Napi::Env env, std::shared_ptr<T> p) {
 // handle is never read as a cache or the other way round.
 const napi_type_tag kWeightsTag = {0x6761746564726e6eULL, 0x7765696768747331ULL};
 const napi_type_tag kCacheTag = {0x6761746564726e6eULL, 0x6361636865733031ULL};
+const napi_type_tag kLstmWeightsTag = {0x6761746564726e6eULL, 0x6c73746d77743031ULL};
+const napi_type_tag kLstmCacheTag = {0x6761746564726e6eULL, 0x6c73746d63613031ULL};
 
 template <class T>
 std::shared_ptr<T> unwrap(const Napi::Value& v, const napi_type_tag& tag, const char* what) {
@@ -181,7 +190,8 @@ Napi::Value CreateGruWeights(const Napi::CallbackInfo& info) {
   w->kernel = a.copy("kernel", I * 3 * H, false);
   w->recurrentKernel = a.copy("recurrentKernel", H * 3 * H, false);
   w->inputBias = a.copy("inputBias", 3 * H, true);
-  w->recurrentBias = w->resetAfter ? a.copy("recurrentBias", 3 * H, true) : nullptr;
+  SharedFloats recurrentBias = a.copy("recurrentBias", 3 * H, true);  // checked even when unused
+  w->recurrentBias = w->resetAfter ? recurrentBias : nullptr;
   Napi::External<WeightsPtr> handle = wrap(info.Env(), std::move(w));
   napi_type_tag_object(info.Env(), handle, &kWeightsTag);
   return handle;
@@ -269,7 +279,9 @@ class GruForwardWorker : public PromiseWorker {
   Napi::Value result() override {
     Napi::Env env = Env();
     Napi::Object out = Napi::Object::New(env);
-    out.Set("output", toJs(env, cache_->output));
+    // When training, the cache keeps its own output for backward; JavaScript
+    // gets a copy, so writing to it cannot change a later gradient.
+    out.Set("output", toJs(env, training_ ? duplicate(cache_->output) : cache_->output));
     if (training_) {
       Napi::External<CachePtr> handle = wrap(env, cache_);
       napi_type_tag_object(env, handle, &kCacheTag);
@@ -353,6 +365,179 @@ Napi::Value GruBackward(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// ---- LSTM ---------------------------------------------------------------------
+
+struct LstmWeightsData {
+  int inputSize = 0, units = 0;
+  SharedFloats kernel, recurrentKernel, bias;
+  LstmWeights view() const {
+    LstmWeights w;
+    w.kernel = kernel->data();
+    w.recurrentKernel = recurrentKernel->data();
+    w.bias = bias ? bias->data() : nullptr;
+    return w;
+  }
+};
+using LstmWeightsPtr = std::shared_ptr<LstmWeightsData>;
+
+Napi::Value CreateLstmWeights(const Napi::CallbackInfo& info) {
+  Args a(info, {"inputSize", "units", "kernel", "recurrentKernel", "bias"});
+  auto w = std::make_shared<LstmWeightsData>();
+  w->inputSize = a.integer("inputSize", 1);
+  w->units = a.integer("units", 1, 1 << 20);
+  const size_t I = w->inputSize, H = w->units;
+  if (I * 4 * H > (size_t(1) << 31) || H * 4 * H > (size_t(1) << 31)) {
+    throw Napi::RangeError::New(info.Env(), "weights larger than 2^31 elements");
+  }
+  w->kernel = a.copy("kernel", I * 4 * H, false);
+  w->recurrentKernel = a.copy("recurrentKernel", H * 4 * H, false);
+  w->bias = a.copy("bias", 4 * H, true);
+  Napi::External<LstmWeightsPtr> handle = wrap(info.Env(), std::move(w));
+  napi_type_tag_object(info.Env(), handle, &kLstmWeightsTag);
+  return handle;
+}
+
+struct LstmCacheData {
+  LstmShape shape;
+  LstmOptions options;
+  LstmWeightsPtr weights;
+  SharedFloats x, h0, c0, output, gates, cells;
+};
+using LstmCachePtr = std::shared_ptr<LstmCacheData>;
+
+// lstmForward({weights, batch, steps, activation, recurrentActivation, x, h0, c0, training})
+//   -> Promise<{output (B,T,H), c (B,H), cache?}>
+class LstmForwardWorker : public PromiseWorker {
+ public:
+  LstmForwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
+    cache_ = std::make_shared<LstmCacheData>();
+    cache_->weights = unwrap<LstmWeightsData>(a.get("weights"), kLstmWeightsTag, "weights");
+    LstmShape& s = cache_->shape;
+    s.batch = a.integer("batch", 0);
+    s.steps = a.integer("steps", 0);
+    s.inputSize = cache_->weights->inputSize;
+    s.units = cache_->weights->units;
+    const double widest = std::max<double>(s.inputSize, 4.0 * s.units);
+    if (static_cast<double>(s.batch) * s.steps * widest > static_cast<double>(size_t(1) << 31)) {
+      throw Napi::RangeError::New(env, "batch * steps * features exceeds 2^31 elements");
+    }
+    cache_->options.activation = static_cast<Activation>(a.integer("activation", 0, 3));
+    cache_->options.recurrentActivation = static_cast<GateActivation>(a.integer("recurrentActivation", 0, 2));
+    training_ = a.boolean("training");
+    const size_t B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
+    cache_->x = a.copy("x", B * T * I, false);
+    cache_->h0 = a.copy("h0", B * H, false);
+    cache_->c0 = a.copy("c0", B * H, false);
+  }
+
+  void Execute() override {
+    LstmCacheData& c = *cache_;
+    const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
+    c.output = std::make_shared<Floats>(B * T * H);
+    cLast_ = std::make_shared<Floats>(B * H);
+    LstmCache kept;
+    if (training_) {
+      c.gates = std::make_shared<Floats>(B * T * 4 * H);
+      c.cells = std::make_shared<Floats>(B * T * H);
+      kept.gates = c.gates->data();
+      kept.cells = c.cells->data();
+    }
+    lstmForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), c.output->data(),
+                cLast_->data(), training_ ? &kept : nullptr);
+  }
+
+ protected:
+  Napi::Value result() override {
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("output", toJs(env, training_ ? duplicate(cache_->output) : cache_->output));
+    out.Set("c", toJs(env, cLast_));
+    if (training_) {
+      Napi::External<LstmCachePtr> handle = wrap(env, cache_);
+      napi_type_tag_object(env, handle, &kLstmCacheTag);
+      out.Set("cache", handle);
+    }
+    cache_.reset();
+    return out;
+  }
+
+ private:
+  LstmCachePtr cache_;
+  SharedFloats cLast_;
+  bool training_ = false;
+};
+
+// lstmBackward({cache, dOutput, dh, dc}) -> Promise<{dx, dh0, dc0, dKernel,
+//   dRecurrentKernel, dBias?}>
+class LstmBackwardWorker : public PromiseWorker {
+ public:
+  LstmBackwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
+    cache_ = unwrap<LstmCacheData>(a.get("cache"), kLstmCacheTag, "cache");
+    const size_t B = cache_->shape.batch, T = cache_->shape.steps, H = cache_->shape.units;
+    dOutput_ = a.copy("dOutput", B * T * H, true);
+    dh_ = a.copy("dh", B * H, true);
+    dc_ = a.copy("dc", B * H, true);
+  }
+
+  void Execute() override {
+    const LstmCacheData& c = *cache_;
+    const size_t B = c.shape.batch, T = c.shape.steps, I = c.shape.inputSize, H = c.shape.units;
+    dx_ = std::make_shared<Floats>(B * T * I);
+    dh0_ = std::make_shared<Floats>(B * H);
+    dc0_ = std::make_shared<Floats>(B * H);
+    dKernel_ = std::make_shared<Floats>(I * 4 * H);
+    dRecurrentKernel_ = std::make_shared<Floats>(H * 4 * H);
+    if (c.weights->bias) dBias_ = std::make_shared<Floats>(4 * H);
+    LstmCache kept;
+    kept.gates = c.gates ? c.gates->data() : nullptr;
+    kept.cells = c.cells ? c.cells->data() : nullptr;
+    LstmGrads g;
+    g.dx = dx_->data();
+    g.dh0 = dh0_->data();
+    g.dc0 = dc0_->data();
+    g.dKernel = dKernel_->data();
+    g.dRecurrentKernel = dRecurrentKernel_->data();
+    g.dBias = dBias_ ? dBias_->data() : nullptr;
+    lstmBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), c.output->data(),
+                 kept, dOutput_ ? dOutput_->data() : nullptr, dh_ ? dh_->data() : nullptr,
+                 dc_ ? dc_->data() : nullptr, g);
+  }
+
+ protected:
+  Napi::Value result() override {
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("dx", toJs(env, dx_));
+    out.Set("dh0", toJs(env, dh0_));
+    out.Set("dc0", toJs(env, dc0_));
+    out.Set("dKernel", toJs(env, dKernel_));
+    out.Set("dRecurrentKernel", toJs(env, dRecurrentKernel_));
+    out.Set("dBias", dBias_ ? Napi::Value(toJs(env, dBias_)) : env.Null());
+    return out;
+  }
+
+ private:
+  LstmCachePtr cache_;
+  SharedFloats dOutput_, dh_, dc_;
+  SharedFloats dx_, dh0_, dc0_, dKernel_, dRecurrentKernel_, dBias_;
+};
+
+Napi::Value LstmForward(const Napi::CallbackInfo& info) {
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "c0", "training"});
+  auto* worker = new LstmForwardWorker(info.Env(), a);
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
+Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
+  Args a(info, {"cache", "dOutput", "dh", "dc"});
+  auto* worker = new LstmBackwardWorker(info.Env(), a);
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
 // sgemm({transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}),
 // synchronous (nothing can change the buffers while it runs): used by tests
 // of the wrapper, by the benchmark's peak and by the initializers.
@@ -425,6 +610,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createGruWeights", Napi::Function::New(env, CreateGruWeights));
   exports.Set("gruForward", Napi::Function::New(env, GruForward));
   exports.Set("gruBackward", Napi::Function::New(env, GruBackward));
+  exports.Set("createLstmWeights", Napi::Function::New(env, CreateLstmWeights));
+  exports.Set("lstmForward", Napi::Function::New(env, LstmForward));
+  exports.Set("lstmBackward", Napi::Function::New(env, LstmBackward));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));

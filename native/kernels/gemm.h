@@ -5,6 +5,8 @@
 
 #include <cblas.h>
 
+#include <cstddef>
+
 namespace gatedrnn {
 
 enum class Trans { No, Yes };
@@ -20,7 +22,10 @@ inline void sgemm(Trans transA, Trans transB, int m, int n, int k, float alpha,
     // BLAS leaves C untouched for k == 0 only when beta == 1; make the
     // mathematically expected C = beta * C explicit.
     for (int i = 0; i < m; i++)
-      for (int j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+      for (int j = 0; j < n; j++) {
+        float& cij = c[static_cast<size_t>(i) * ldc + j];
+        cij = beta == 0.0f ? 0.0f : beta * cij;
+      }
     return;
   }
   cblas_sgemm(CblasRowMajor, transA == Trans::Yes ? CblasTrans : CblasNoTrans,

@@ -15,6 +15,7 @@
 #include "dispatch.h"
 #include "gemm.h"
 #include "gru.h"
+#include "sequence.h"
 #include "threadpool.h"
 
 namespace gatedrnn {
@@ -111,26 +112,6 @@ void backwardGatesR(const GruShape& s, const GruOptions& o, const StepViews& v, 
   }
 }
 
-// out (C) = sum over the R rows of m (R, C), accumulated in double so that
-// long sequences do not lose the small terms.
-void columnSums(const float* m, long rows, int cols, float* out) {
-  std::vector<double> acc(cols, 0.0);
-  for (long i = 0; i < rows; i++)
-    for (int j = 0; j < cols; j++) acc[j] += m[i * cols + j];
-  for (int j = 0; j < cols; j++) out[j] = static_cast<float>(acc[j]);
-}
-
-// hPrev (B, T, H): the state each step started from (h0 at t = 0).
-void previousStates(const GruShape& s, const float* h0, const float* output, float* hPrev) {
-  const int H = s.units, T = s.steps;
-  for (int b = 0; b < s.batch; b++) {
-    for (int j = 0; j < H; j++) hPrev[static_cast<long>(b) * T * H + j] = h0[static_cast<long>(b) * H + j];
-    for (int t = 1; t < T; t++)
-      for (int j = 0; j < H; j++)
-        hPrev[(static_cast<long>(b) * T + t) * H + j] = output[(static_cast<long>(b) * T + t - 1) * H + j];
-  }
-}
-
 }  // namespace
 
 void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
@@ -184,7 +165,7 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
   if (g.dh0) std::copy(dh.begin(), dh.end(), g.dh0);
 
   FloatBuffer hPrev(BT * H);
-  previousStates(s, h0, output, hPrev.data());
+  previousStates(B, T, H, h0, output, hPrev.data());
   // Weight gradients summed over batch and time, one GEMM each.
   sgemm(Trans::Yes, Trans::No, I, 3 * H, static_cast<int>(BT), 1.0f, x, I, dGx.data(), 3 * H, 0.0f,
         g.dKernel, 3 * H);

@@ -3,11 +3,15 @@ import type { KernelBackend } from '../types.js';
 import { sgemm } from './gemm.js';
 import { gruBackward } from './gruBackward.js';
 import { gruForward } from './gruForward.js';
+import { lstmBackward } from './lstmBackward.js';
+import { lstmForward } from './lstmForward.js';
 
 export const jsBackend: KernelBackend = {
   name: 'js',
   gruForward,
   gruBackward,
+  lstmForward,
+  lstmBackward,
   sgemm,
   // The TS kernels run on the calling thread; the setting is kept for the
   // native backend, which reads it when selected.
