@@ -1,5 +1,5 @@
 /**
- * gatedrnn: GRU (and soon LSTM) networks for Node.js with TensorFlow.js
+ * gatedrnn: GRU and LSTM networks for Node.js with TensorFlow.js
  * layers names and Keras semantics, on a C++/OpenBLAS engine with a
  * pure-TypeScript fallback.
  *
@@ -10,6 +10,8 @@ export { tensor, zeros, Tensor, type DataType, type TensorLike, type TypedArray,
 export * as layers from './layers/index.js';
 export { Layer, type LayerArgs, type CallArgs, type Shape } from './layers/layer.js';
 export { GRU, type GRULayerArgs, type GRUCallArgs, type GRUBackwardResult } from './layers/recurrent/gru.js';
+export { LSTM, type LSTMLayerArgs, type LSTMCallArgs, type LSTMBackwardResult } from './layers/recurrent/lstm.js';
+export { RecurrentLayer, type RecurrentLayerArgs, type RecurrentCallArgs } from './layers/recurrent/recurrentLayer.js';
 export { getBackend, setBackend, setNumThreads, getNumThreads, backendInfo } from './backend/index.js';
 export type { BackendInfo, BackendName } from './backend/types.js';
 export type { CandidateActivation, GateActivation } from './backend/types.js';

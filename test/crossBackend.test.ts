@@ -5,7 +5,7 @@
  * across threads; every option combination appears.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { GRU, setBackend, setNumThreads, tensor, type GateActivation, type CandidateActivation, type Tensor } from '../lib/index.js';
+import { GRU, LSTM, setBackend, setNumThreads, tensor, type GateActivation, type CandidateActivation, type Tensor } from '../lib/index.js';
 import { toleranceRatio } from './helpers/golden.js';
 import { rng, uniform } from './helpers/random.js';
 
@@ -75,4 +75,44 @@ describe('native and TS backends agree', () => {
       }
     },
   );
+});
+
+async function runLstm(backendName: 'native' | 'js', c: Omit<Case, 'resetAfter'>, seed: number) {
+  setBackend(backendName);
+  const next = rng(seed);
+  const { B, T, I, H } = c;
+  const layer = new LSTM({ units: H, activation: c.activation, recurrentActivation: c.recurrentActivation, useBias: c.useBias, returnSequences: true, returnState: true });
+  const scale = c.activation === 'linear' || c.activation === 'relu' ? 0.3 : 1;
+  const weights = [tensor(uniform(I * 4 * H, scale / Math.sqrt(I), next), [I, 4 * H]), tensor(uniform(H * 4 * H, scale / Math.sqrt(H), next), [H, 4 * H])];
+  if (c.useBias) weights.push(tensor(uniform(4 * H, 0.5, next), [4 * H]));
+  layer.setWeights(weights);
+  const x = tensor(uniform(B * T * I, 1, next), [B, T, I]);
+  const states = [tensor(uniform(B * H, 0.5, next), [B, H]), tensor(uniform(B * H, 0.5, next), [B, H])];
+  const [out, h, cLast] = (await layer.apply(x, { initialState: states, training: true })) as Tensor<'float32'>[];
+  const r = await layer.backward(tensor(uniform(B * T * H, 1, next), [B, T, H]), tensor(uniform(B * H, 1, next), [B, H]), tensor(uniform(B * H, 1, next), [B, H]));
+  return {
+    out: out.dataSync(),
+    h: h.dataSync(),
+    c: cLast.dataSync(),
+    dx: r.dx.dataSync(),
+    dh0: r.dInitialState[0].dataSync(),
+    dc0: r.dInitialState[1].dataSync(),
+    grads: layer.getGradients().map((g) => g.dataSync()),
+  };
+}
+
+describe('native and TS backends agree on LSTM', () => {
+  afterAll(() => setNumThreads(2));
+  const lstmCases = shapes.map(([B, T, I, H], i) => ({ B, T, I, H, activation: activations[i % 4], recurrentActivation: gates[(i + 2) % 3], useBias: i !== 2 }));
+
+  it.each(lstmCases.map((c, i) => [`B${c.B} T${c.T} I${c.I} H${c.H} ${c.activation}/${c.recurrentActivation}${c.useBias ? '' : ' noBias'}`, c, i] as const))('%s', async (_label, c, i) => {
+    const js = await runLstm('js', c, 2000 + i);
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      const nat = await runLstm('native', c, 2000 + i);
+      for (const k of ['out', 'h', 'c'] as const) expect(toleranceRatio(nat[k], js[k], 1e-5, 1e-4), k).toBeLessThanOrEqual(1);
+      for (const k of ['dx', 'dh0', 'dc0'] as const) expect(toleranceRatio(nat[k], js[k], 1e-4, 1e-3), k).toBeLessThanOrEqual(1);
+      nat.grads.forEach((g, k) => expect(toleranceRatio(g, js.grads[k], 1e-4, 1e-3), `grad ${k}`).toBeLessThanOrEqual(1));
+    }
+  });
 });

@@ -1,7 +1,13 @@
-/** Layer factories with tfjs names: `layers.gru({...})`. */
+/** Layer factories with tfjs names: `layers.gru({...})`, `layers.lstm({...})`. */
 import { GRU, type GRULayerArgs } from './recurrent/gru.js';
+import { LSTM, type LSTMLayerArgs } from './recurrent/lstm.js';
 
 /** A GRU layer (Keras `GRU`): see {@link GRULayerArgs} for the options. */
 export function gru(args: GRULayerArgs): GRU {
   return new GRU(args);
+}
+
+/** An LSTM layer (Keras `LSTM`): see {@link LSTMLayerArgs} for the options. */
+export function lstm(args: LSTMLayerArgs): LSTM {
+  return new LSTM(args);
 }

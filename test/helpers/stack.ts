@@ -103,3 +103,80 @@ export async function runStack(spec: StackSpec, weights: StackWeights[], x: Floa
   }
   return { output, hN, dx: dOut, dh0, grads };
 }
+
+export interface LstmStackWeights {
+  kernel: Float32Array; // (F, 4H)
+  recurrentKernel: Float32Array; // (H, 4H)
+  bias: Float32Array; // (4H)
+}
+
+export interface LstmStackResult {
+  output: Float32Array;
+  hN: Float32Array;
+  cN: Float32Array;
+  dx: Float32Array;
+  dh0: Float32Array;
+  dc0: Float32Array;
+  grads: LstmStackWeights[];
+}
+
+/** The LSTM version of runStack: states h and c, upstream G, Gh, Gc. */
+export async function runLstmStack(
+  spec: Omit<StackSpec, 'resetAfter'>,
+  weights: LstmStackWeights[],
+  x: Float32Array,
+  h0: Float32Array,
+  c0: Float32Array,
+  G: Float32Array,
+  Gh: Float32Array,
+  Gc: Float32Array,
+): Promise<LstmStackResult> {
+  const { batch: B, steps: T, units: H, layers: L, directions: D } = spec;
+  const { LSTM } = await import('../../lib/index.js');
+  const cells: InstanceType<typeof LSTM>[] = [];
+  const hN = new Float32Array(L * D * B * H);
+  const cN = new Float32Array(L * D * B * H);
+  const slice = (a: Float32Array, i: number) => a.subarray(i * B * H, (i + 1) * B * H);
+  let input = x;
+  let F = spec.inputSize;
+  for (let k = 0; k < L; k++) {
+    const out = new Float32Array(B * T * D * H);
+    for (let d = 0; d < D; d++) {
+      const i = k * D + d;
+      const cell = new LSTM({ units: H, activation: spec.activation, recurrentActivation: spec.recurrentActivation, returnSequences: true, returnState: true });
+      const w = weights[i];
+      cell.setWeights([tensor(w.kernel, [F, 4 * H]), tensor(w.recurrentKernel, [H, 4 * H]), tensor(w.bias, [4 * H])]);
+      cells.push(cell);
+      const xin = d === 0 ? input : reverseTime(input, B, T, F);
+      const [o, h, c] = (await cell.apply(tensor(xin, [B, T, F]), { initialState: [tensor(slice(h0, i), [B, H]), tensor(slice(c0, i), [B, H])], training: true })) as Tensor<'float32'>[];
+      const ov = o.dataSync();
+      putDirection(out, d === 0 ? ov : reverseTime(ov, B, T, H), B, T, D, H, d);
+      hN.set(h.dataSync(), i * B * H);
+      cN.set(c.dataSync(), i * B * H);
+    }
+    input = out;
+    F = D * H;
+  }
+  const output = input;
+  const dh0 = new Float32Array(L * D * B * H);
+  const dc0 = new Float32Array(L * D * B * H);
+  const grads: LstmStackWeights[] = new Array(L * D);
+  let dOut = G;
+  for (let k = L - 1; k >= 0; k--) {
+    const Fk = k === 0 ? spec.inputSize : D * H;
+    const dIn = new Float32Array(B * T * Fk);
+    for (let d = 0; d < D; d++) {
+      const i = k * D + d;
+      const dd = takeDirection(dOut, B, T, D, H, d);
+      const r = await cells[i].backward(tensor(d === 0 ? dd : reverseTime(dd, B, T, H), [B, T, H]), tensor(slice(Gh, i), [B, H]), tensor(slice(Gc, i), [B, H]));
+      const dxv = d === 0 ? r.dx.dataSync() : reverseTime(r.dx.dataSync(), B, T, Fk);
+      for (let j = 0; j < dIn.length; j++) dIn[j] += dxv[j];
+      dh0.set(r.dInitialState[0].dataSync(), i * B * H);
+      dc0.set(r.dInitialState[1].dataSync(), i * B * H);
+      const [gk, gr, gb] = cells[i].getGradients();
+      grads[i] = { kernel: gk.dataSync(), recurrentKernel: gr.dataSync(), bias: gb.dataSync() };
+    }
+    dOut = dIn;
+  }
+  return { output, hN, cN, dx: dOut, dh0, dc0, grads };
+}

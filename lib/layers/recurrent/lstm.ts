@@ -1,0 +1,155 @@
+/**
+ * The LSTM layer (Keras `LSTM`, tfjs `layers.lstm`), on whichever backend is
+ * active. Weights in Keras layout and gate order (i, f, c, o):
+ * kernel (I, 4H), recurrentKernel (H, 4H), bias (4H). PyTorch's nn.LSTM maps
+ * onto it with kernel = weight_ih^T, recurrentKernel = weight_hh^T and
+ * bias = bias_ih + bias_hh (same gate order).
+ */
+import { backend } from '../../backend/index.js';
+import type { KernelBackend, LstmForwardResult, LstmParams, LstmSpec } from '../../backend/types.js';
+import { formatShape } from '../../errors.js';
+import { float32Tensor, type Tensor } from '../../tensor.js';
+import { optionalBool, requireFinite, requireShape, requireTensor } from '../../validate.js';
+import { glorotUniform, orthogonal, Random } from '../initializers.js';
+import type { Shape } from '../layer.js';
+import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
+
+/** Options of {@link LSTM} (Keras names in camelCase, as tfjs). */
+export interface LSTMLayerArgs extends RecurrentLayerArgs {
+  /** Initialise the forget gate's bias to 1 (default true, as Keras). */
+  unitForgetBias?: boolean;
+}
+
+/** Keyword arguments of {@link LSTM.apply}: `initialState` is `[h0, c0]`, each (B, H). */
+export type LSTMCallArgs = RecurrentCallArgs;
+
+/** Gradients from {@link LSTM.backward}. */
+export interface LSTMBackwardResult {
+  /** dL/dx, shape (B, T, I). */
+  dx: Tensor<'float32'>;
+  /** dL/d(initial states) [dh0, dc0], each (B, H). */
+  dInitialState: Tensor<'float32'>[];
+}
+
+interface Saved {
+  kernels: KernelBackend;
+  spec: LstmSpec;
+  params: LstmParams;
+  forward: LstmForwardResult;
+}
+
+export class LSTM extends RecurrentLayer {
+  /** Keras class name. */
+  static readonly className = 'LSTM';
+  readonly unitForgetBias: boolean;
+  /** The weights; replaced as a whole (never mutated) when they change. */
+  private params: LstmParams = { kernel: new Float32Array(0), recurrentKernel: new Float32Array(0), bias: null };
+  private saved: Saved | null = null;
+
+  constructor(args: LSTMLayerArgs) {
+    super(args, 'lstm', 'LSTM', ['h', 'c']);
+    this.unitForgetBias = optionalBool(args.unitForgetBias, 'unitForgetBias', true);
+  }
+
+  /**
+   * Creates the weights for inputs of shape [batch, timesteps, features]:
+   * Glorot-uniform kernel, orthogonal recurrent kernel, zero bias with the
+   * forget block at 1 when unitForgetBias (Keras).
+   */
+  build(inputShape: Shape): void {
+    const I = this.featuresOf(inputShape);
+    const H = this.units;
+    const rng = new Random(this.seed);
+    this.inputSize = I;
+    let bias: Float32Array | null = null;
+    if (this.useBias) {
+      bias = new Float32Array(4 * H);
+      if (this.unitForgetBias) bias.fill(1, H, 2 * H);
+    }
+    this.params = {
+      kernel: glorotUniform(I, 4 * H, rng),
+      recurrentKernel: orthogonal(H, 4 * H, rng, 1, (args) => backend().sgemm(args)),
+      bias,
+    };
+    this.built = true;
+  }
+
+  /** [kernel (I,4H), recurrentKernel (H,4H), bias (4H)] (no bias when useBias is false). */
+  getWeights(): Float32Tensor[] {
+    this.requireBuilt('getWeights');
+    const H = this.units;
+    const p = this.params;
+    const out = [float32Tensor(p.kernel.slice(), [this.inputSize, 4 * H]), float32Tensor(p.recurrentKernel.slice(), [H, 4 * H])];
+    if (p.bias) out.push(float32Tensor(p.bias.slice(), [4 * H]));
+    return out;
+  }
+
+  /**
+   * Sets [kernel (I,4H), recurrentKernel (H,4H), bias (4H)] in Keras layout
+   * and gate order i, f, c, o. Builds the layer from the kernel's shape if
+   * needed. Every value must be finite.
+   */
+  setWeights(weights: Tensor[]): void {
+    const what = `LSTM ${this.name}`;
+    if (!Array.isArray(weights)) throw new TypeError(`${what}: setWeights expects an array of tensors`);
+    const expected = this.useBias ? 3 : 2;
+    if (weights.length !== expected) {
+      throw new RangeError(`${what}: setWeights expects ${expected} tensors [kernel, recurrentKernel${this.useBias ? ', bias' : ''}], got ${weights.length}`);
+    }
+    const H = this.units;
+    const kernel = requireTensor(weights[0], `${what} kernel`);
+    if (kernel.rank !== 2) throw new RangeError(`${what} kernel must have shape [inputSize, ${4 * H}], got ${formatShape(kernel.shape)}`);
+    const I = this.built ? this.inputSize : kernel.shape[0];
+    requireShape(kernel, [I, 4 * H], `${what} kernel`);
+    const recurrent = requireTensor(weights[1], `${what} recurrentKernel`);
+    requireShape(recurrent, [H, 4 * H], `${what} recurrentKernel`);
+    let bias: Tensor | null = null;
+    if (this.useBias) {
+      bias = requireTensor(weights[2], `${what} bias`);
+      requireShape(bias, [4 * H], `${what} bias`);
+    }
+    for (const [t, n] of [[kernel, 'kernel'], [recurrent, 'recurrentKernel'], [bias, 'bias']] as const) {
+      if (t) requireFinite(t.view() as Float32Array, `${what} ${n}`);
+    }
+    if (!this.built) this.build([null, null, I]);
+    this.params = {
+      kernel: (kernel.view() as Float32Array).slice(),
+      recurrentKernel: (recurrent.view() as Float32Array).slice(),
+      bias: bias ? (bias.view() as Float32Array).slice() : null,
+    };
+    this.saved = null;
+  }
+
+  protected async run({ x, xv, states, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+    const [B, T, I] = x.shape;
+    const H = this.units;
+    const spec: LstmSpec = { batch: B, steps: T, inputSize: I, units: H, activation: this.activation, recurrentActivation: this.recurrentActivation };
+    const params = this.params;
+    const kernels = backend();
+    const forward = await kernels.lstmForward(spec, params, xv, states[0], states[1], training);
+    this.saved = training ? { kernels, spec, params, forward } : null;
+    return this.outputs(forward.output, [lastStep(forward.output, B, T, H), forward.c], B, T);
+  }
+
+  /**
+   * Backpropagates through the last training call: `dOutput` is dL/d(output)
+   * (null for none), `dH` and `dC` dL/d(last h) and dL/d(last c)
+   * (returnState). Resolves to dL/dx and [dL/dh0, dL/dc0]; the weight
+   * gradients are then available from {@link getGradients}.
+   */
+  async backward(dOutput: Tensor | null, dH: Tensor | null = null, dC: Tensor | null = null): Promise<LSTMBackwardResult> {
+    if (!this.saved) throw new Error(`LSTM ${this.name}: backward needs a preceding apply(x, {training: true})`);
+    const { kernels, spec, params, forward } = this.saved;
+    const { batch: B, steps: T, units: H } = spec;
+    const { dSequence, dLast } = this.upstream(dOutput, [dH, dC], ['dH', 'dC'], B, T);
+    const g = await kernels.lstmBackward(spec, params, forward, dSequence, dLast[0], dLast[1]);
+    const grads = [float32Tensor(g.dKernel, [spec.inputSize, 4 * H]), float32Tensor(g.dRecurrentKernel, [H, 4 * H])];
+    if (g.dBias) grads.push(float32Tensor(g.dBias, [4 * H]));
+    this.gradients = grads;
+    return { dx: float32Tensor(g.dx, [B, T, spec.inputSize]), dInitialState: [float32Tensor(g.dh0, [B, H]), float32Tensor(g.dc0, [B, H])] };
+  }
+
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), unitForgetBias: this.unitForgetBias };
+  }
+}

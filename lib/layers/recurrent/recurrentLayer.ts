@@ -1,0 +1,265 @@
+/**
+ * What the recurrent layers share: the Keras options every RNN has, the
+ * checks of a call's input and states, building the outputs
+ * (returnSequences / returnState), and the checks of backward's upstream
+ * gradients. GRU and LSTM add their cell: weights, layout and kernels.
+ */
+import { CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, type CandidateActivation, type GateActivation } from '../../backend/types.js';
+import { formatShape } from '../../errors.js';
+import { float32Tensor, type Tensor } from '../../tensor.js';
+import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
+import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
+
+/** A float32 tensor, what every recurrent output and gradient is. */
+export type Float32Tensor = Tensor<'float32'>;
+
+/**
+ * Largest `units`: a GRU's recurrent kernel is then 3 * 8192^2 floats
+ * (800 MB), and its orthogonal initialisation takes minutes; beyond that a
+ * request is far more likely a typo than a model.
+ */
+export const MAX_UNITS = 8192;
+
+/** Options every recurrent layer takes (Keras names in camelCase, as tfjs). */
+export interface RecurrentLayerArgs extends LayerArgs {
+  /** Size of the hidden state, H (1 to 8192). */
+  units: number;
+  /** Candidate activation: `'tanh'` (default), `'relu'`, `'linear'` or `'sigmoid'`. */
+  activation?: CandidateActivation;
+  /**
+   * Gate activation: `'sigmoid'` (default, as Keras), `'hardSigmoid'`
+   * (clip(0.2x+0.5, 0, 1): tfjs and Keras 2) or `'hardSigmoidKeras3'` (clip(x/6+0.5, 0, 1)).
+   */
+  recurrentActivation?: GateActivation;
+  /** Whether the layer has biases (default true). */
+  useBias?: boolean;
+  /** Return the whole sequence (B, T, H) instead of the last output (B, H). */
+  returnSequences?: boolean;
+  /** Also return the last state(s): `apply` resolves to `[output, ...states]`. */
+  returnState?: boolean;
+  /** Seed for the initial weights. */
+  seed?: number;
+}
+
+/** Keyword arguments of `apply`/`call`. */
+export interface RecurrentCallArgs extends CallArgs {
+  /** Initial state(s) (B, H) each, alone or in an array; zeros when omitted. */
+  initialState?: Tensor | Tensor[];
+}
+
+/** A call's arguments after the checks. */
+export interface CheckedCall {
+  x: Tensor;
+  xv: Float32Array;
+  /** One (B, H) array per state (GRU: h; LSTM: h, c). */
+  states: Float32Array[];
+  training: boolean;
+}
+
+export abstract class RecurrentLayer extends Layer {
+  readonly units: number;
+  readonly activation: CandidateActivation;
+  readonly recurrentActivation: GateActivation;
+  readonly useBias: boolean;
+  readonly returnSequences: boolean;
+  readonly returnState: boolean;
+  readonly seed: number | undefined;
+  /** Features per timestep, I; known once built. */
+  protected inputSize = 0;
+  protected gradients: Float32Tensor[] | null = null;
+
+  /**
+   * @param label the Keras class name used in messages (`GRU`, `LSTM`)
+   * @param stateNames the recurrent states, in Keras order (`['h']`, `['h', 'c']`)
+   */
+  protected constructor(
+    args: RecurrentLayerArgs,
+    prefix: string,
+    protected readonly label: string,
+    protected readonly stateNames: readonly string[],
+  ) {
+    if (args === null || typeof args !== 'object') throw new TypeError(`layers.${prefix}(args): args must be an object like {units: 32}`);
+    super(args, prefix);
+    this.units = requireInt(args.units, 'units', 1, MAX_UNITS);
+    this.activation = args.activation === undefined ? 'tanh' : requireOneOf(args.activation, 'activation', CANDIDATE_ACTIVATIONS);
+    this.recurrentActivation =
+      args.recurrentActivation === undefined ? 'sigmoid' : requireOneOf(args.recurrentActivation, 'recurrentActivation', GATE_ACTIVATIONS);
+    this.useBias = optionalBool(args.useBias, 'useBias', true);
+    this.returnSequences = optionalBool(args.returnSequences, 'returnSequences', false);
+    this.returnState = optionalBool(args.returnState, 'returnState', false);
+    if (args.seed !== undefined) requireInt(args.seed, 'seed', 0, 2 ** 32 - 1);
+    this.seed = args.seed;
+    if (this.batchInputShape && this.batchInputShape.length !== 3) {
+      throw new RangeError(`a ${label} takes inputs of shape [batch, timesteps, features]: inputShape must be [timesteps|null, features], got ${formatShape(this.batchInputShape.slice(1))}`);
+    }
+  }
+
+  /** Runs the checked call on the backend. */
+  protected abstract run(call: CheckedCall): Promise<Float32Tensor | Float32Tensor[]>;
+
+  /**
+   * Runs the layer over a batch of sequences x (B, T, I). Resolves to the
+   * output ((B, T, H) with returnSequences, else (B, H)), or to
+   * `[output, ...lastStates]` with returnState. Builds the layer on first
+   * use. With `training: true` it keeps what `backward` needs.
+   */
+  async apply(inputs: Tensor, kwargs: RecurrentCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
+    // Everything is checked before the first build, so a rejected input
+    // never leaves the layer built for the wrong shape.
+    const checked = this.checkCall(inputs, kwargs);
+    this.ensureBuilt([...checked.x.shape]);
+    return this.run(checked);
+  }
+
+  /** Same as {@link apply} on a built layer (Keras's `call`). */
+  async call(inputs: Tensor, kwargs: RecurrentCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
+    this.requireBuilt('call');
+    return this.run(this.checkCall(inputs, kwargs));
+  }
+
+  computeOutputShape(inputShape: Shape): Shape | Shape[] {
+    const [B, T] = inputShape;
+    const out: Shape = this.returnSequences ? [B, T, this.units] : [B, this.units];
+    return this.returnState ? [out, ...this.stateNames.map((): Shape => [B, this.units])] : out;
+  }
+
+  /** Gradients of the weights from the last `backward`, in `getWeights` order. */
+  getGradients(): Float32Tensor[] {
+    if (!this.gradients) throw new Error(`${this.label} ${this.name}: no gradients yet; call backward() after a training apply()`);
+    return this.gradients;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    const config: Record<string, unknown> = {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      recurrentActivation: this.recurrentActivation,
+      useBias: this.useBias,
+      returnSequences: this.returnSequences,
+      returnState: this.returnState,
+    };
+    if (this.seed !== undefined) config.seed = this.seed;
+    return config;
+  }
+
+  /** The feature count I of an input shape given to `build`, checked. */
+  protected featuresOf(inputShape: Shape): number {
+    if (!Array.isArray(inputShape) || inputShape.length !== 3) {
+      throw new RangeError(`${this.label} ${this.name}: input shape must be [batch, timesteps, features], got ${Array.isArray(inputShape) ? formatShape(inputShape) : String(inputShape)}`);
+    }
+    for (const d of inputShape) {
+      if (d !== null && (typeof d !== 'number' || !Number.isInteger(d) || d < 0)) {
+        throw new RangeError(`${this.label} ${this.name}: input shape must hold non-negative integers or null, got ${formatShape(inputShape)}`);
+      }
+    }
+    const I = inputShape[2];
+    if (typeof I !== 'number' || I < 1) {
+      throw new RangeError(`${this.label} ${this.name}: the features dimension of the input must be known, got ${formatShape(inputShape)}`);
+    }
+    const declared = this.batchInputShape?.[2];
+    if (declared !== undefined && declared !== null && declared !== I) {
+      throw new RangeError(`${this.label} ${this.name} was declared with inputShape features ${declared}, cannot build for ${formatShape(inputShape)}`);
+    }
+    return I;
+  }
+
+  protected checkCall(inputs: unknown, kwargs: unknown): CheckedCall {
+    const what = `${this.label} ${this.name}`;
+    const x = requireTensor(inputs, `${what} input`);
+    if (x.rank !== 3) throw new RangeError(`${what} input must have shape [batch, timesteps, features], got ${formatShape(x.shape)}`);
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+      throw new TypeError(`${what}: the second argument must be an object like {initialState, training}`);
+    }
+    const args = kwargs as RecurrentCallArgs;
+    const [B, T, I] = x.shape;
+    if (B < 1 || T < 1 || I < 1) throw new RangeError(`${what} input needs at least one sequence, one timestep and one feature, got ${formatShape(x.shape)}`);
+    if (this.batchInputShape) requireShape(x, this.batchInputShape, `${what} input (declared inputShape)`);
+    if (this.built) requireShape(x, [null, null, this.inputSize], `${what} input (built for ${this.inputSize} features)`);
+    const xv = x.view() as Float32Array;
+    requireFinite(xv, `${what} input`);
+    const states = this.initialStates(args.initialState, B);
+    const training = optionalBool(args.training, 'training', false);
+    return { x, xv, states, training };
+  }
+
+  /** The layer's result from the sequence output (B, T, H) and the last states (B, H) each. */
+  protected outputs(output: Float32Array, lastStates: Float32Array[], B: number, T: number): Float32Tensor | Float32Tensor[] {
+    const H = this.units;
+    const last = lastStates[0];
+    const out = this.returnSequences ? float32Tensor(output, [B, T, H]) : float32Tensor(last, [B, H]);
+    if (!this.returnState) return out;
+    // The first state is the last output: a separate copy, so the two
+    // tensors never share memory.
+    return [out, ...lastStates.map((s, i) => float32Tensor(i === 0 ? s.slice() : s, [B, H]))];
+  }
+
+  /**
+   * Checks backward's upstream gradients: `dOutput` has the output's shape,
+   * `dStates` one (B, H) tensor per state (or null). Returns the sequence
+   * gradient (returnSequences) and one gradient per last state, where the
+   * output's gradient counts towards the first state when the output is
+   * the last state.
+   */
+  protected upstream(
+    dOutput: Tensor | null,
+    dStates: Array<Tensor | null>,
+    dStateNames: readonly string[],
+    B: number,
+    T: number,
+  ): { dSequence: Float32Array | null; dLast: Array<Float32Array | null> } {
+    const H = this.units;
+    const what = `${this.label} ${this.name}`;
+    let dSequence: Float32Array | null = null;
+    const dLast: Array<Float32Array | null> = this.stateNames.map(() => null);
+    if (dOutput !== null && dOutput !== undefined) {
+      const d = requireTensor(dOutput, `${what} dOutput`);
+      requireShape(d, this.returnSequences ? [B, T, H] : [B, H], `${what} dOutput`);
+      const dv = d.view() as Float32Array;
+      requireFinite(dv, `${what} dOutput`);
+      if (this.returnSequences) dSequence = dv;
+      else dLast[0] = dv.slice();
+    }
+    dStates.forEach((ds, i) => {
+      if (ds === null || ds === undefined) return;
+      const name = `${what} ${dStateNames[i]}`;
+      const d = requireTensor(ds, name);
+      requireShape(d, [B, H], name);
+      const dv = d.view() as Float32Array;
+      requireFinite(dv, name);
+      const acc = dLast[i];
+      if (!acc) dLast[i] = dv.slice();
+      else for (let k = 0; k < acc.length; k++) acc[k] += dv[k];
+    });
+    return { dSequence, dLast };
+  }
+
+  protected requireBuilt(what: string): void {
+    if (!this.built) throw new Error(`${this.label} ${this.name}: ${what} before the layer is built; call build(inputShape), setWeights() or apply() first`);
+  }
+
+  private initialStates(state: Tensor | Tensor[] | undefined, batch: number): Float32Array[] {
+    const H = this.units;
+    const what = `${this.label} ${this.name}`;
+    if (state === undefined || state === null) return this.stateNames.map(() => new Float32Array(batch * H));
+    const list = Array.isArray(state) ? state : [state];
+    if (list.length !== this.stateNames.length) {
+      const count = this.stateNames.length === 1 ? 'one tensor' : `${this.stateNames.length} tensors`;
+      throw new RangeError(`${what}: initialState must hold ${count} [${this.stateNames.join(', ')}] of shape (batch, ${H}), got ${list.length}`);
+    }
+    return list.map((s, i) => {
+      const t = requireTensor(s, `${what} initialState[${i}]`);
+      requireShape(t, [batch, H], `${what} initialState[${i}]`);
+      const v = t.view() as Float32Array;
+      requireFinite(v, `${what} initialState[${i}]`);
+      return v;
+    });
+  }
+}
+
+/** output (B, T, H) -> its last step (B, H). */
+export function lastStep(output: Float32Array, B: number, T: number, H: number): Float32Array {
+  const last = new Float32Array(B * H);
+  for (let b = 0; b < B; b++) last.set(output.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
+  return last;
+}

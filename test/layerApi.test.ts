@@ -1,0 +1,88 @@
+/**
+ * The layer API contract (tfjs names, Keras semantics) for GRU and LSTM on
+ * both backends: getConfig round-trips, output and state shapes with
+ * returnSequences/returnState, LSTM's [h, c] states and Keras weight layout,
+ * and the LSTM-specific bad inputs.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { GRU, LSTM, layers, setBackend, tensor, type Tensor } from '../lib/index.js';
+import { rng, uniform } from './helpers/random.js';
+
+const B = 2, T = 5, I = 3, H = 4;
+const x = () => tensor(uniform(B * T * I, 1, rng(1)), [B, T, I]);
+
+describe.each(['native', 'js'] as const)('layer API on the %s backend', (backendName) => {
+  beforeEach(() => setBackend(backendName));
+
+  it('getConfig round-trips through the constructor', () => {
+    const gru = layers.gru({ units: H, activation: 'relu', recurrentActivation: 'hardSigmoid', resetAfter: false, useBias: false, returnSequences: true, returnState: true, inputShape: [null, I], seed: 3, name: 'enc' });
+    const again = new GRU(gru.getConfig() as never);
+    expect(again.getConfig()).toEqual(gru.getConfig());
+    expect(gru.getConfig()).toMatchObject({ name: 'enc', units: H, activation: 'relu', recurrentActivation: 'hardSigmoid', resetAfter: false, useBias: false, returnSequences: true, returnState: true, batchInputShape: [null, null, I] });
+    const lstm = layers.lstm({ units: H, unitForgetBias: false, returnState: true, seed: 4, name: 'dec' });
+    expect(new LSTM(lstm.getConfig() as never).getConfig()).toEqual(lstm.getConfig());
+  });
+
+  it('GRU: output and state shapes', async () => {
+    const seq = (await layers.gru({ units: H, returnSequences: true }).apply(x())) as Tensor;
+    expect(seq.shape).toEqual([B, T, H]);
+    const [last, state] = (await layers.gru({ units: H, returnState: true }).apply(x())) as Tensor[];
+    expect(last.shape).toEqual([B, H]);
+    expect(Array.from(state.dataSync())).toEqual(Array.from(last.dataSync()));
+  });
+
+  it('LSTM: apply with initialState [h0, c0] resolves to [output, h, c]', async () => {
+    const lstm = layers.lstm({ units: H, returnSequences: true, returnState: true, seed: 1 });
+    const h0 = tensor(uniform(B * H, 0.5, rng(2)), [B, H]);
+    const c0 = tensor(uniform(B * H, 0.5, rng(3)), [B, H]);
+    const [out, h, c] = (await lstm.apply(x(), { initialState: [h0, c0] })) as Tensor[];
+    expect(out.shape).toEqual([B, T, H]);
+    expect(h.shape).toEqual([B, H]);
+    expect(c.shape).toEqual([B, H]);
+    const o = out.dataSync();
+    const hv = h.dataSync();
+    for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) expect(hv[b * H + j]).toBe(o[(b * T + T - 1) * H + j]);
+    // The initial states matter.
+    const [, h2] = (await lstm.apply(x())) as Tensor[];
+    expect(Array.from(h2.dataSync())).not.toEqual(Array.from(hv));
+  });
+
+  it('LSTM: Keras weight layout, unit forget bias, and setWeights/getWeights', () => {
+    const lstm = layers.lstm({ units: H, seed: 5 });
+    lstm.build([null, null, I]);
+    const [k, r, b] = lstm.getWeights();
+    expect(k.shape).toEqual([I, 4 * H]);
+    expect(r.shape).toEqual([H, 4 * H]);
+    expect(b.shape).toEqual([4 * H]);
+    // Gate order i, f, c, o: the forget block starts at 1.
+    expect(Array.from(b.dataSync())).toEqual([...Array(H).fill(0), ...Array(H).fill(1), ...Array(2 * H).fill(0)]);
+    const w = [tensor(uniform(I * 4 * H, 1, rng(6)), [I, 4 * H]), tensor(uniform(H * 4 * H, 1, rng(7)), [H, 4 * H]), tensor(uniform(4 * H, 1, rng(8)), [4 * H])];
+    lstm.setWeights(w);
+    lstm.getWeights().forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(w[i].dataSync())));
+  });
+
+  it('LSTM: a known step by hand', async () => {
+    // One unit, one feature, one step: c = i*g, h = o*tanh(c) with every
+    // pre-activation equal to the input 0.5 (kernel 1, recurrent 0, bias 0).
+    const lstm = layers.lstm({ units: 1 });
+    lstm.setWeights([tensor([[1, 1, 1, 1]]), tensor([[0, 0, 0, 0]]), tensor([0, 0, 0, 0])]);
+    const y = (await lstm.apply(tensor([[[0.5]]]))) as Tensor;
+    const s = 1 / (1 + Math.exp(-0.5));
+    expect(y.dataSync()[0]).toBeCloseTo(s * Math.tanh(s * Math.tanh(0.5)), 6);
+  });
+
+  it('LSTM: rejects bad weights, states and upstream gradients', async () => {
+    const lstm = layers.lstm({ units: H, returnState: true });
+    expect(() => lstm.setWeights([tensor(new Float32Array(I * 3 * H), [I, 3 * H]), tensor(new Float32Array(H * 4 * H), [H, 4 * H]), tensor(new Float32Array(4 * H), [4 * H])])).toThrow(/LSTM .* kernel must have shape \[3, 16\]/);
+    expect(() => lstm.setWeights([tensor(new Float32Array(I * 4 * H), [I, 4 * H]), tensor(new Float32Array(H * 4 * H), [H, 4 * H]), tensor(new Float32Array(2 * 4 * H), [2, 4 * H])])).toThrow(/bias must have shape \[16\]/);
+    const h0 = tensor(new Float32Array(B * H), [B, H]);
+    await expect(lstm.apply(x(), { initialState: [h0] })).rejects.toThrow(/initialState must hold 2 tensors \[h, c\]/);
+    await expect(lstm.apply(x(), { initialState: [h0, tensor(new Float32Array(B * H).fill(NaN), [B, H])] })).rejects.toThrow(/initialState\[1\] contains NaN/);
+    await expect(lstm.backward(null)).rejects.toThrow(/backward needs a preceding apply/);
+    await lstm.apply(x(), { training: true });
+    await expect(lstm.backward(null, tensor(new Float32Array(B * (H + 1)), [B, H + 1]))).rejects.toThrow(/dH must have shape \[2, 4\]/);
+    await expect(lstm.backward(null, null, tensor(new Float32Array(B * H).fill(Infinity), [B, H]))).rejects.toThrow(/dC contains Infinity/);
+    const ok = await lstm.backward(tensor(new Float32Array(B * H).fill(1), [B, H]));
+    expect(ok.dx.shape).toEqual([B, T, I]);
+  });
+});
