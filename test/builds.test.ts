@@ -1,7 +1,8 @@
 /**
  * Both native build paths produce a working addon from the same sources and
  * flags (native/build-config.json): node-gyp (install, prebuilds) into
- * build/, cmake-js into build-cmake/. Each is loaded on its own and must
+ * build/, cmake-js into build-cmake/, and cmake-js with OpenBLAS linked
+ * statically into build-static/. Each is loaded on its own and must
  * reproduce a golden case.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,8 +12,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runNode } from './helpers/child.js';
 
 const builds = {
-  'node-gyp': { file: path.join(ROOT, 'build', 'Release', 'gatedrnn.node'), command: ['run', 'build:native'] },
-  'cmake-js': { file: path.join(ROOT, 'build-cmake', 'Release', 'gatedrnn.node'), command: ['run', 'build:cmake'] },
+  'node-gyp': { file: path.join(ROOT, 'build', 'Release', 'gatedrnn.node'), command: ['run', 'build:native'], staticBlas: false, incremental: false },
+  'cmake-js': { file: path.join(ROOT, 'build-cmake', 'Release', 'gatedrnn.node'), command: ['run', 'build:cmake'], staticBlas: false, incremental: true },
+  // What prebuilt binaries need: libopenblas.a linked in, nothing to install.
+  'cmake-js, OpenBLAS linked statically': {
+    file: path.join(ROOT, 'build-static', 'Release', 'gatedrnn.node'),
+    command: ['exec', '--', 'cmake-js', 'compile', '--out', 'build-static', '--CDGATEDRNN_STATIC_OPENBLAS=ON'],
+    staticBlas: true,
+    incremental: true,
+  },
 };
 
 const check = `
@@ -36,10 +44,19 @@ const v = (t) => Float32Array.from(t.data);
 
 describe.each(Object.entries(builds))('the %s build', (_name, build) => {
   beforeAll(() => {
-    if (fs.existsSync(build.file)) return;
+    // cmake-js builds are incremental: cheap to bring up to date. node-gyp's
+    // rebuild is not, and npm install has just made it.
+    if (!build.incremental && fs.existsSync(build.file)) return;
     const r = spawnSync('npm', build.command, { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`npm ${build.command.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   }, 300_000);
+
+  it.runIf(process.platform === 'linux')('links OpenBLAS as the build asks', () => {
+    const r = spawnSync('ldd', [build.file], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    if (build.staticBlas) expect(r.stdout).not.toMatch(/openblas|gfortran/);
+    else expect(r.stdout).toMatch(/libopenblas/);
+  });
 
   it('loads and reproduces a golden case', () => {
     const r = runNode(check, { GATEDRNN_ADDON: build.file, GATEDRNN_BACKEND: undefined });
