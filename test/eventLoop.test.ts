@@ -9,7 +9,7 @@ import { rng, uniform } from './helpers/random.js';
 
 describe.each([
   ['native', { B: 64, T: 200, I: 128, H: 256 }],
-  ['js', { B: 16, T: 60, I: 32, H: 64 }],
+  ['js', { B: 16, T: 100, I: 32, H: 96 }],
 ] as const)('event loop on the %s backend', (backendName, shape) => {
   it('a timer keeps ticking during forward and backward', async () => {
     setBackend(backendName);
