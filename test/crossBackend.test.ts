@@ -116,3 +116,53 @@ describe('native and TS backends agree on LSTM', () => {
     }
   });
 });
+
+describe('native and TS backends agree with masks', () => {
+  // Masks with holes, leading masked steps and one fully masked sequence.
+  const B = 5, T = 7, I = 3, H = 6;
+  const maskRows = [
+    [1, 1, 1, 1, 1, 1, 1],
+    [1, 1, 0, 1, 0, 0, 1],
+    [0, 0, 1, 1, 1, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+    [1, 0, 0, 0, 0, 0, 0],
+  ];
+
+  async function runMasked(backendName: 'native' | 'js', cell: 'gru' | 'gru-v1' | 'lstm', seed: number) {
+    setBackend(backendName);
+    const next = rng(seed);
+    const gates = cell === 'lstm' ? 4 : 3;
+    const layer = cell === 'lstm' ? new LSTM({ units: H, returnSequences: true, returnState: true }) : new GRU({ units: H, resetAfter: cell === 'gru', returnSequences: true, returnState: true });
+    const biasShape = cell === 'gru' ? [2, 3 * H] : [gates * H];
+    layer.setWeights([tensor(uniform(I * gates * H, 0.6, next), [I, gates * H]), tensor(uniform(H * gates * H, 0.4, next), [H, gates * H]), tensor(uniform(biasShape.reduce((a, b) => a * b), 0.3, next), biasShape)]);
+    const x = tensor(uniform(B * T * I, 1, next), [B, T, I]);
+    const states = Array.from({ length: cell === 'lstm' ? 2 : 1 }, () => tensor(uniform(B * H, 0.5, next), [B, H]));
+    const mask = tensor(maskRows.flat(), [B, T], 'bool');
+    const outs = (await layer.apply(x, { mask, initialState: states, training: true })) as Tensor<'float32'>[];
+    const dOut = tensor(uniform(B * T * H, 1, next), [B, T, H]);
+    const dStates = states.map(() => tensor(uniform(B * H, 1, next), [B, H]));
+    const r = layer instanceof LSTM ? await layer.backward(dOut, dStates[0], dStates[1]) : await (layer as GRU).backward(dOut, dStates[0]);
+    const dInit = Array.isArray(r.dInitialState) ? r.dInitialState : [r.dInitialState];
+    return { outs: outs.map((o) => o.dataSync()), dx: r.dx.dataSync(), dInit: dInit.map((d) => d.dataSync()), grads: layer.getGradients().map((g) => g.dataSync()) };
+  }
+
+  it.each(['gru', 'gru-v1', 'lstm'] as const)('%s', async (cell) => {
+    const js = await runMasked('js', cell, 77);
+    const nat = await runMasked('native', cell, 77);
+    nat.outs.forEach((o, k) => expect(toleranceRatio(o, js.outs[k], 1e-5, 1e-4), `output ${k}`).toBeLessThanOrEqual(1));
+    expect(toleranceRatio(nat.dx, js.dx, 1e-4, 1e-3), 'dx').toBeLessThanOrEqual(1);
+    nat.dInit.forEach((d, k) => expect(toleranceRatio(d, js.dInit[k], 1e-4, 1e-3), `dInitialState ${k}`).toBeLessThanOrEqual(1));
+    nat.grads.forEach((g, k) => expect(toleranceRatio(g, js.grads[k], 1e-4, 1e-3), `grad ${k}`).toBeLessThanOrEqual(1));
+    // Keras semantics on the sequences: before the first valid step the
+    // output is 0; at a masked step it repeats the previous output; a fully
+    // masked sequence keeps its initial state and outputs zeros.
+    const seq = nat.outs[0];
+    const row = (b: number, t: number) => Array.from(seq.subarray((b * T + t) * H, (b * T + t + 1) * H));
+    expect(row(2, 0).every((v) => v === 0)).toBe(true);
+    expect(row(1, 2)).toEqual(row(1, 1));
+    expect(row(3, 6).every((v) => v === 0)).toBe(true);
+    expect(row(4, 6)).toEqual(row(4, 0));
+    // dx at masked steps is 0: the step was not read.
+    expect(Array.from(nat.dx.subarray((1 * T + 2) * I, (1 * T + 3) * I)).every((v) => v === 0)).toBe(true);
+  });
+});

@@ -3,8 +3,9 @@
  * (test/fixtures/golden, from PyTorch and Keras-form cells in float64):
  * outputs, final states and all gradients, for PyTorch-layout (A) cases
  * converted to Keras layout, Keras reset_after=False (B) and True (C) cases,
- * stacked and bidirectional stacks, relu and both hard sigmoids.
- * Variable-length and LSTM cases belong to the recurrent-layers work.
+ * stacked and bidirectional stacks, relu and both hard sigmoids, and
+ * variable-length batches (per-sequence lengths with PyTorch's
+ * packed-sequence semantics, and Keras masks).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setBackend } from '../lib/index.js';
@@ -13,7 +14,7 @@ import { runStack, type StackWeights } from './helpers/stack.js';
 
 const cases = listCases('rnn')
   .map((f) => ({ file: f, c: loadCase(f) }))
-  .filter(({ c }) => c.config.cell === 'gru' && !c.config.has_lengths);
+  .filter(({ c }) => c.config.cell === 'gru');
 
 function weightsOf(c: GoldenCase, source: Record<string, { shape: number[] } & Parameters<typeof values>[0]>): StackWeights[] {
   const { num_layers: L, num_directions: D, hidden_size: H, input_size: I } = c.config;
@@ -37,7 +38,8 @@ describe.each(['native', 'js'] as const)('golden GRU cases on the %s backend', (
 
   it('covers the public GRU cases', () => {
     expect(cases.map((c) => c.c.name)).toEqual(expect.arrayContaining(['A01_gru_torch_zero_h0', 'A05_gru_torch_2layer_bidir', 'A08_gru_torch_medium', 'B07_gru_keras_v1_hard_sigmoid', 'C06_gru_keras_v3_relu_hard_sigmoid_keras3']));
-    expect(cases.length).toBeGreaterThanOrEqual(17);
+    expect(cases.length).toBeGreaterThanOrEqual(21);
+    expect(cases.filter(({ c }) => c.config.has_lengths).map(({ c }) => c.name)).toEqual(['A06_gru_torch_varlen', 'A07_gru_torch_varlen_2layer_bidir', 'B05_gru_keras_v1_varlen', 'C04_gru_keras_v3_varlen_2layer']);
   });
 
   it.each(cases.map(({ file, c }) => [c.name, file, c] as const))('%s', async (_name, _file, c) => {
@@ -52,6 +54,7 @@ describe.each(['native', 'js'] as const)('golden GRU cases on the %s backend', (
       resetAfter: cfg.reset_after,
       activation: cfg.activation,
       recurrentActivation: GATE_NAME[cfg.recurrent_activation],
+      lengths: c.inputs.lengths ? Int32Array.from(c.inputs.lengths.data ?? []) : undefined,
     };
     const r = await runStack(spec, weightsOf(c, c.params), values(c.inputs.x), values(c.inputs.h0), values(c.loss.G as never), values(c.loss.Gh as never));
     // Forward: 1e-5 + 1e-4 |want| (the README's float32 tolerance; the medium case 1e-4 abs).
@@ -91,5 +94,35 @@ describe.each(['native', 'js'] as const)('golden GRU cases on the %s backend', (
     expect(last.shape).toEqual([B, units[1]]);
     expect(toleranceRatio(seq.dataSync(), values(c.outputs.gru_1_sequences), 1e-5, 1e-4)).toBeLessThanOrEqual(1);
     expect(toleranceRatio(last.dataSync(), values(c.outputs.gru_2_last), 1e-5, 1e-4)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe.each(['native', 'js'] as const)('Keras masking on the %s backend', (backendName) => {
+  beforeEach(() => setBackend(backendName));
+
+  // Single-layer varlen cases carry Keras's masked output (repeat the last
+  // valid output at padded steps) beside PyTorch's (zeros).
+  const masked = cases.filter(({ c }) => c.config.has_lengths && c.outputs.output_keras_masked);
+  it('has the masked reference outputs', () => expect(masked.length).toBeGreaterThanOrEqual(2));
+
+  it.each(masked.map(({ c }) => [c.name, c] as const))('%s: mask tensor gives Keras outputs and states', async (_name, c) => {
+    const { GRU, tensor } = await import('../lib/index.js');
+    const cfg = c.config;
+    const { batch: B, timesteps: T, input_size: I, hidden_size: H, num_layers: L } = cfg;
+    const lengths = c.inputs.lengths.data ?? [];
+    const mask = tensor(Array.from({ length: B * T }, (_, i) => i % T < lengths[Math.floor(i / T)]), [B, T], 'bool');
+    const h0 = values(c.inputs.h0);
+    const hN = new Float32Array(L * B * H);
+    // Keras stacking: the mask goes with the sequence to every layer.
+    let seq = tensor(values(c.inputs.x), [B, T, I]);
+    for (const [k, w] of weightsOf(c, c.params).entries()) {
+      const layer = new GRU({ units: H, resetAfter: cfg.reset_after, activation: cfg.activation, recurrentActivation: GATE_NAME[cfg.recurrent_activation], returnSequences: true, returnState: true });
+      layer.setWeights([tensor(w.kernel, [k === 0 ? I : H, 3 * H]), tensor(w.recurrentKernel, [H, 3 * H]), tensor(w.bias, cfg.reset_after ? [2, 3 * H] : [3 * H])]);
+      const [out, h] = (await layer.apply(seq, { mask, initialState: [tensor(h0.subarray(k * B * H, (k + 1) * B * H), [B, H])] })) as import('../lib/index.js').Tensor[];
+      hN.set(h.dataSync(), k * B * H);
+      seq = out;
+    }
+    expect(toleranceRatio(seq.dataSync(), values(c.outputs.output_keras_masked), 1e-5, 1e-4)).toBeLessThanOrEqual(1);
+    expect(toleranceRatio(hN, values(c.outputs.h_n), 1e-5, 1e-4)).toBeLessThanOrEqual(1);
   });
 });

@@ -2,8 +2,8 @@
  * The LSTM kernels on both backends against the golden PyTorch nn.LSTM cases
  * (convention D), converted to Keras layout: kernel = weight_ih^T,
  * recurrentKernel = weight_hh^T, bias = bias_ih + bias_hh (same gate order
- * i, f, g, o). Outputs, final h and c, and every gradient. The
- * variable-length case belongs to the masking work.
+ * i, f, g, o). Outputs, final h and c, and every gradient, including a
+ * variable-length batch (PyTorch packed-sequence semantics).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setBackend } from '../lib/index.js';
@@ -12,7 +12,7 @@ import { runLstmStack, type LstmStackWeights } from './helpers/stack.js';
 
 const cases = listCases('rnn')
   .map((f) => loadCase(f))
-  .filter((c) => c.config.cell === 'lstm' && !c.config.has_lengths);
+  .filter((c) => c.config.cell === 'lstm');
 
 function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(m.length);
@@ -40,7 +40,7 @@ describe.each(['native', 'js'] as const)('golden LSTM cases on the %s backend', 
   beforeEach(() => setBackend(backendName));
 
   it('covers the public LSTM cases', () => {
-    expect(cases.map((c) => c.name)).toEqual(['D01_lstm_torch_random_state', 'D02_lstm_torch_2layer_bidir']);
+    expect(cases.map((c) => c.name)).toEqual(['D01_lstm_torch_random_state', 'D02_lstm_torch_2layer_bidir', 'D03_lstm_torch_varlen']);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
@@ -54,6 +54,7 @@ describe.each(['native', 'js'] as const)('golden LSTM cases on the %s backend', 
       directions: cfg.num_directions,
       activation: 'tanh' as const,
       recurrentActivation: 'sigmoid' as const,
+      lengths: c.inputs.lengths ? Int32Array.from(c.inputs.lengths.data ?? []) : undefined,
     };
     const loss = c.loss as Record<string, GoldenTensor>;
     const r = await runLstmStack(spec, kerasWeights(c, c.params, false), values(c.inputs.x), values(c.inputs.h0), values(c.inputs.c0), values(loss.G), values(loss.Gh), values(loss.Gc));

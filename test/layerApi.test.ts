@@ -85,4 +85,28 @@ describe.each(['native', 'js'] as const)('layer API on the %s backend', (backend
     const ok = await lstm.backward(tensor(new Float32Array(B * H).fill(1), [B, H]));
     expect(ok.dx.shape).toEqual([B, T, I]);
   });
+
+  it('masks and lengths: checked, and the last state is the last valid step', async () => {
+    const gru = layers.gru({ units: H, returnSequences: true, returnState: true, seed: 2 });
+    const xs = x();
+    await expect(gru.apply(xs, { mask: tensor(new Uint8Array(B * (T + 1)), [B, T + 1], 'bool') })).rejects.toThrow(/mask must have shape \[2, 5\]/);
+    await expect(gru.apply(xs, { lengths: [5, 0] })).rejects.toThrow(/lengths\[1\] must be an integer between 1 and 5/);
+    await expect(gru.apply(xs, { lengths: [5] })).rejects.toThrow(/one length per sequence \(2\)/);
+    await expect(gru.apply(xs, { lengths: tensor([5, 6], [2], 'int32') })).rejects.toThrow(/lengths\[1\]/);
+    await expect(gru.apply(xs, { lengths: [5, 3], mask: tensor(new Uint8Array(B * T), [B, T], 'bool') })).rejects.toThrow(/either mask or lengths/);
+    await expect(gru.apply(xs, { mask: tensor(new Float32Array(B * T).fill(NaN), [B, T]) })).rejects.toThrow(/mask contains NaN/);
+    await expect(gru.apply(xs, { lengths: 'all' as never })).rejects.toThrow(TypeError);
+    // lengths [5, 3]: sequence 1 ends at step 2; its padded outputs are 0.
+    const [seq, h] = (await gru.apply(xs, { lengths: [5, 3] })) as Tensor[];
+    const s = seq.dataSync(), hv = h.dataSync();
+    for (let j = 0; j < H; j++) {
+      expect(hv[H + j]).toBe(s[(T + 2) * H + j]);
+      expect(s[(T + 3) * H + j]).toBe(0);
+      expect(s[(T + 4) * H + j]).toBe(0);
+    }
+    // The same sequence cut to its 3 steps gives the same state.
+    const short = tensor(xs.dataSync().slice(T * I, T * I + 3 * I), [1, 3, I]);
+    const [, hShort] = (await gru.apply(short)) as Tensor[];
+    for (let j = 0; j < H; j++) expect(hShort.dataSync()[j]).toBeCloseTo(hv[H + j], 6);
+  });
 });

@@ -32,10 +32,21 @@ type Handle = object;
 /** What the addon exports (native/binding/addon.cpp). */
 interface Addon {
   createGruWeights(args: { inputSize: number; units: number; resetAfter: boolean; kernel: Float32Array; recurrentKernel: Float32Array; inputBias: Float32Array | null; recurrentBias: Float32Array | null }): Handle;
-  gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
+  gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; mask: Uint8Array | null; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
   gruBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<GruGradients>;
   createLstmWeights(args: { inputSize: number; units: number; kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null }): Handle;
-  lstmForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; c0: Float32Array; training: boolean }): Promise<{ output: Float32Array; c: Float32Array; cache?: Handle }>;
+  lstmForward(args: {
+    weights: Handle;
+    batch: number;
+    steps: number;
+    activation: number;
+    recurrentActivation: number;
+    x: Float32Array;
+    h0: Float32Array;
+    c0: Float32Array;
+    mask: Uint8Array | null;
+    training: boolean;
+  }): Promise<{ output: Float32Array; c: Float32Array; cache?: Handle }>;
   lstmBackward(args: { cache: Handle; dOutput: Float32Array | null; dh: Float32Array | null; dc: Float32Array | null }): Promise<LstmGradients>;
   sgemm(args: SgemmArgs): void;
   setNumThreads(n: number): void;
@@ -127,7 +138,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
 
   return {
     name: 'native',
-    async gruForward(spec, p, x, h0, training) {
+    async gruForward(spec, p, x, h0, mask, training) {
       const r = await addon.gruForward({
         weights: weightsOf(spec, p),
         batch: spec.batch,
@@ -136,12 +147,13 @@ export function nativeBackend(addon: Addon): KernelBackend {
         recurrentActivation: GATE_CODE[spec.recurrentActivation],
         x,
         h0,
+        mask,
         training,
       });
       const cache: NativeGruCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
       return { output: r.output, cache };
     },
-    async gruBackward(spec, p, x, h0, forward, dOutput, dLast) {
+    async gruBackward(spec, p, forward, dOutput, dLast) {
       if (!forward.cache || forward.cache.backend !== 'native') throw new Error('gruBackward needs the cache of a training forward on the same backend');
       const g = await addon.gruBackward({ cache: (forward.cache as NativeGruCache).handle, dOutput, dLast });
       return {
@@ -153,7 +165,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         dRecurrentBias: p.recurrentBias ? g.dRecurrentBias ?? new Float32Array(3 * spec.units) : null,
       };
     },
-    async lstmForward(spec, p, x, h0, c0, training) {
+    async lstmForward(spec, p, x, h0, c0, mask, training) {
       const r = await addon.lstmForward({
         weights: lstmWeightsOf(spec, p),
         batch: spec.batch,
@@ -163,6 +175,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         x,
         h0,
         c0,
+        mask,
         training,
       });
       const cache: NativeLstmCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;

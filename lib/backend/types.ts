@@ -159,17 +159,22 @@ export type BackendName = 'native' | 'js';
 
 export interface KernelBackend {
   readonly name: BackendName;
-  gruForward(spec: GruSpec, params: GruParams, x: Float32Array, h0: Float32Array, training: boolean): Promise<GruForwardResult>;
-  gruBackward(
-    spec: GruSpec,
-    params: GruParams,
+  /**
+   * `mask` (B, T), nullable: 1 = read the step, 0 = skip it (the state
+   * carries over and the output repeats it).
+   */
+  gruForward(spec: GruSpec, params: GruParams, x: Float32Array, h0: Float32Array, mask: Uint8Array | null, training: boolean): Promise<GruForwardResult>;
+  /** dOutput (B,T,H) and dLast (B,H): gradients w.r.t. the output and the last state (each nullable). */
+  gruBackward(spec: GruSpec, params: GruParams, forward: GruForwardResult, dOutput: Float32Array | null, dLast: Float32Array | null): Promise<GruGradients>;
+  lstmForward(
+    spec: LstmSpec,
+    params: LstmParams,
     x: Float32Array,
     h0: Float32Array,
-    forward: GruForwardResult,
-    dOutput: Float32Array | null,
-    dLast: Float32Array | null,
-  ): Promise<GruGradients>;
-  lstmForward(spec: LstmSpec, params: LstmParams, x: Float32Array, h0: Float32Array, c0: Float32Array, training: boolean): Promise<LstmForwardResult>;
+    c0: Float32Array,
+    mask: Uint8Array | null,
+    training: boolean,
+  ): Promise<LstmForwardResult>;
   /** dOutput (B,T,H), dh and dc (B,H): gradients w.r.t. the output and the last states (each nullable). */
   lstmBackward(
     spec: LstmSpec,

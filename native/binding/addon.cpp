@@ -106,6 +106,24 @@ class Args {
     return out;
   }
 
+  // A copy of a Uint8Array step mask of exactly `needed` elements, or null
+  // when absent: 1 = read the step, 0 = skip it.
+  std::shared_ptr<std::vector<uint8_t>> mask(const char* name, size_t needed) const {
+    Napi::Value v = get(name);
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw Napi::TypeError::New(env_, std::string(name) + " must be a Uint8Array");
+    }
+    Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+    if (a.ElementLength() != needed) {
+      throw Napi::RangeError::New(env_, std::string(name) + " has " + std::to_string(a.ElementLength()) +
+                                            " elements, needs " + std::to_string(needed));
+    }
+    auto out = std::make_shared<std::vector<uint8_t>>(needed);
+    for (size_t i = 0; i < needed; i++) (*out)[i] = a[i] ? 1 : 0;
+    return out;
+  }
+
   Napi::Env env() const { return env_; }
 
  private:
@@ -201,11 +219,16 @@ Napi::Value CreateGruWeights(const Napi::CallbackInfo& info) {
 
 // What backward needs, owned natively: the inputs of the forward and the
 // activations it kept. JavaScript only ever holds an opaque handle to it.
+using SharedMask = std::shared_ptr<std::vector<uint8_t>>;
+
+const uint8_t* maskData(const SharedMask& m) { return m ? m->data() : nullptr; }
+
 struct GruCacheData {
   GruShape shape;
   GruOptions options;
   WeightsPtr weights;
   SharedFloats x, h0, output, gates, hn;
+  SharedMask mask;
 };
 using CachePtr = std::shared_ptr<GruCacheData>;
 
@@ -245,7 +268,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
-// gruForward({weights, batch, steps, activation, recurrentActivation, x, h0, training})
+// gruForward({weights, batch, steps, activation, recurrentActivation, x, h0, mask?, training})
 //   -> Promise<{output: Float32Array (B,T,H), cache: handle | undefined}>
 class GruForwardWorker : public PromiseWorker {
  public:
@@ -258,6 +281,7 @@ class GruForwardWorker : public PromiseWorker {
     const size_t B = cache_->shape.batch, T = cache_->shape.steps, I = cache_->shape.inputSize, H = cache_->shape.units;
     cache_->x = a.copy("x", B * T * I, false);
     cache_->h0 = a.copy("h0", B * H, false);
+    cache_->mask = a.mask("mask", B * T);
   }
 
   void Execute() override {
@@ -271,8 +295,8 @@ class GruForwardWorker : public PromiseWorker {
       kept.gates = c.gates->data();
       kept.hnCache = c.hn ? c.hn->data() : nullptr;
     }
-    gruForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.output->data(),
-               training_ ? &kept : nullptr);
+    gruForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
+               c.output->data(), training_ ? &kept : nullptr);
   }
 
  protected:
@@ -326,7 +350,8 @@ class GruBackwardWorker : public PromiseWorker {
     g.dRecurrentKernel = dRecurrentKernel_->data();
     g.dInputBias = dInputBias_ ? dInputBias_->data() : nullptr;
     g.dRecurrentBias = dRecurrentBias_ ? dRecurrentBias_->data() : nullptr;
-    gruBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.output->data(), kept,
+    gruBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
+                c.output->data(), kept,
                 dOutput_ ? dOutput_->data() : nullptr, dLast_ ? dLast_->data() : nullptr, g);
   }
 
@@ -350,7 +375,7 @@ class GruBackwardWorker : public PromiseWorker {
 };
 
 Napi::Value GruForward(const Napi::CallbackInfo& info) {
-  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "training"});
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "mask", "training"});
   auto* worker = new GruForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();
@@ -402,10 +427,11 @@ struct LstmCacheData {
   LstmOptions options;
   LstmWeightsPtr weights;
   SharedFloats x, h0, c0, output, gates, cells;
+  SharedMask mask;
 };
 using LstmCachePtr = std::shared_ptr<LstmCacheData>;
 
-// lstmForward({weights, batch, steps, activation, recurrentActivation, x, h0, c0, training})
+// lstmForward({weights, batch, steps, activation, recurrentActivation, x, h0, c0, mask?, training})
 //   -> Promise<{output (B,T,H), c (B,H), cache?}>
 class LstmForwardWorker : public PromiseWorker {
  public:
@@ -428,6 +454,7 @@ class LstmForwardWorker : public PromiseWorker {
     cache_->x = a.copy("x", B * T * I, false);
     cache_->h0 = a.copy("h0", B * H, false);
     cache_->c0 = a.copy("c0", B * H, false);
+    cache_->mask = a.mask("mask", B * T);
   }
 
   void Execute() override {
@@ -442,8 +469,8 @@ class LstmForwardWorker : public PromiseWorker {
       kept.gates = c.gates->data();
       kept.cells = c.cells->data();
     }
-    lstmForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), c.output->data(),
-                cLast_->data(), training_ ? &kept : nullptr);
+    lstmForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
+                c.output->data(), cLast_->data(), training_ ? &kept : nullptr);
   }
 
  protected:
@@ -498,8 +525,8 @@ class LstmBackwardWorker : public PromiseWorker {
     g.dKernel = dKernel_->data();
     g.dRecurrentKernel = dRecurrentKernel_->data();
     g.dBias = dBias_ ? dBias_->data() : nullptr;
-    lstmBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), c.output->data(),
-                 kept, dOutput_ ? dOutput_->data() : nullptr, dh_ ? dh_->data() : nullptr,
+    lstmBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
+                 c.output->data(), kept, dOutput_ ? dOutput_->data() : nullptr, dh_ ? dh_->data() : nullptr,
                  dc_ ? dc_->data() : nullptr, g);
   }
 
@@ -523,7 +550,7 @@ class LstmBackwardWorker : public PromiseWorker {
 };
 
 Napi::Value LstmForward(const Napi::CallbackInfo& info) {
-  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "c0", "training"});
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "c0", "mask", "training"});
   auto* worker = new LstmForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();

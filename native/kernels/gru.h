@@ -7,6 +7,10 @@
 //   rkernel  (H, 3H)     recurrent weights, same blocks
 //   ibias    (3H)        input bias (nullable: no bias)
 //   rbias    (3H)        recurrent bias, resetAfter only (nullable)
+//   mask     (B, T)      nullable: 1 = the step is read; 0 = it is skipped, the
+//                        state carries over and output[b, t] repeats it
+//                        (Keras masking; PyTorch packed sequences are a mask
+//                        of ones then zeros)
 //   output   (B, T, H)   every hidden state; output[:, T-1] is the last state
 //
 // resetAfter = true  (PyTorch, CuDNN, Keras >= 2.x default):
@@ -16,6 +20,8 @@
 //   z = σ(x W_z + h U_z + b_z),  r = σ(... r ...)
 //   hh = g(x W_h + (r * h) U_h + b_h),           h' = z * h + (1 - z) * hh
 #pragma once
+
+#include <cstdint>
 
 #include "activations.h"
 
@@ -52,7 +58,8 @@ struct GruCache {
 // Runs the whole sequence. output (B,T,H) receives every state.
 // cache may be null (inference): then nothing is kept for backward.
 void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w,
-                const float* x, const float* h0, float* output, const GruCache* cache);
+                const float* x, const float* h0, const uint8_t* mask, float* output,
+                const GruCache* cache);
 
 struct GruGrads {
   float* dx = nullptr;               // (B, T, I)
@@ -68,7 +75,7 @@ struct GruGrads {
 // gruForward with the same inputs; the cache is not modified. All gradients
 // are overwritten (not accumulated).
 void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w,
-                 const float* x, const float* h0, const float* output,
+                 const float* x, const float* h0, const uint8_t* mask, const float* output,
                  const GruCache& cache, const float* dOutput, const float* dLast,
                  const GruGrads& g);
 

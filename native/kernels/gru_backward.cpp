@@ -27,6 +27,7 @@ struct StepViews {
   const float* hn;       // (B, T, H) resetAfter only
   const float* hPrev;    // h_{t-1}, row stride ldh
   int ldh;
+  const uint8_t* mask;   // (B, T) or null
   const float* dOutput;  // (B, T, H) or null
   float* dh;             // (B, H) in: dL/dh_t from later steps; out: the direct part of dL/dh_{t-1}
   float* dGx;            // (B, T, 3H)
@@ -49,6 +50,13 @@ void backwardGatesResetAfter(const GruShape& s, const GruOptions& o, const StepV
     float* __restrict dh = v.dh + static_cast<long>(b) * H;
     float* __restrict dx = v.dGx + row * 3 * H;
     float* __restrict dr = v.dGh + row * 3 * H;
+    if (v.mask && !v.mask[row]) {
+      // A skipped step passed h through: so does its gradient.
+      for (int j = 0; j < H; j++) dh[j] += dOut[j];
+      std::fill(dx, dx + 3 * H, 0.0f);
+      std::fill(dr, dr + 3 * H, 0.0f);
+      continue;
+    }
     // h' = z * h + (1 - z) * hh: dL/dz, dL/dhh, and the direct path to h.
     for (int j = 0; j < H; j++) {
       float dhj = dh[j] + dOut[j];
@@ -78,6 +86,12 @@ void backwardGatesZH(const GruShape& s, const GruOptions& o, const StepViews& v,
     const float* __restrict dOut = v.dOutput ? v.dOutput + row * H : zerosH;
     float* __restrict dh = v.dh + static_cast<long>(b) * H;
     float* __restrict dG = v.dGx + row * 3 * H;
+    if (v.mask && !v.mask[row]) {
+      // A skipped step passed h through: so does its gradient.
+      for (int j = 0; j < H; j++) dh[j] += dOut[j];
+      std::fill(dG, dG + 3 * H, 0.0f);
+      continue;
+    }
     for (int j = 0; j < H; j++) {
       float dhj = dh[j] + dOut[j];
       dG[j] = dhj * (h[j] - g[2 * H + j]);
@@ -115,7 +129,7 @@ void backwardGatesR(const GruShape& s, const GruOptions& o, const StepViews& v, 
 }  // namespace
 
 void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
-                 const float* h0, const float* output, const GruCache& cache,
+                 const float* h0, const uint8_t* mask, const float* output, const GruCache& cache,
                  const float* dOutput, const float* dLast, const GruGrads& g) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   const long BT = static_cast<long>(B) * T;
@@ -139,7 +153,7 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  StepViews v{cache.gates, cache.hnCache, nullptr, 0, dOutput, dh.data(), dGx.data(), dGh.data()};
+  StepViews v{cache.gates, cache.hnCache, nullptr, 0, mask, dOutput, dh.data(), dGx.data(), dGh.data()};
   for (int t = T - 1; t >= 0; t--) {
     v.hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
     v.ldh = t == 0 ? H : T * H;

@@ -10,6 +10,7 @@
 //      (row stride T*H), so no state is copied.
 // xp is overwritten in place by the gate activations: in training that
 // buffer is the cache backward reads.
+#include <algorithm>
 #include <vector>
 
 #include "buffer.h"
@@ -30,10 +31,11 @@ namespace {
 //   hPrev            h_{t-1}, row stride ldh
 //   out  (B, T, H)   h_t written at step t
 //   hn   (B, T, H)   h U_h + rb_h for backward, or null
+//   mask (B, T)      nullable; a skipped step carries h_{t-1} over
 GATEDRNN_VECTOR_CLONES
 void gatesResetAfter(const GruShape& s, const GruOptions& o, const float* ib, const float* rb,
                      int t, int b0, int b1, float* xp, const float* hp, const float* hPrev,
-                     int ldh, float* out, float* hn) {
+                     int ldh, const uint8_t* mask, float* out, float* hn) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
@@ -49,6 +51,7 @@ void gatesResetAfter(const GruShape& s, const GruOptions& o, const float* ib, co
     applyCandidateActivation(o.activation, g + 2 * H, H);
     // h' = z * h + (1 - z) * hh
     for (int j = 0; j < H; j++) hOut[j] = g[j] * h[j] + (1.0f - g[j]) * g[2 * H + j];
+    if (mask && !mask[row]) std::copy(h, h + H, hOut);
     if (hn) {
       float* __restrict hnRow = hn + row * H;
       for (int j = 0; j < H; j++) hnRow[j] = p[2 * H + j] + rb[2 * H + j];
@@ -78,7 +81,8 @@ void gatesZR(const GruShape& s, const GruOptions& o, const float* ib, int t, int
 // and the new state.
 GATEDRNN_VECTOR_CLONES
 void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int t, int b0,
-                    int b1, float* xp, const float* hp, const float* hPrev, int ldh, float* out) {
+                    int b1, float* xp, const float* hp, const float* hPrev, int ldh,
+                    const uint8_t* mask, float* out) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
@@ -91,13 +95,14 @@ void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int
     applyCandidateActivation(o.activation, g + 2 * H, H);
     // h' = z * h + (1 - z) * hh
     for (int j = 0; j < H; j++) hOut[j] = g[j] * h[j] + (1.0f - g[j]) * g[2 * H + j];
+    if (mask && !mask[row]) std::copy(h, h + H, hOut);
   }
 }
 
 }  // namespace
 
 void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
-                const float* h0, float* output, const GruCache* cache) {
+                const float* h0, const uint8_t* mask, float* output, const GruCache* cache) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   if (B == 0 || T == 0) return;
   FloatBuffer xpScratch;
@@ -124,7 +129,7 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
       sgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hPrev, ldh, w.recurrentKernel, 3 * H, 0.0f,
             hp.data(), 3 * H);
       auto rows = [&](int b0, int b1) {
-        gatesResetAfter(s, o, ib, rb, t, b0, b1, xp, hp.data(), hPrev, ldh, output, hn);
+        gatesResetAfter(s, o, ib, rb, t, b0, b1, xp, hp.data(), hPrev, ldh, mask, output, hn);
       };
       if (split) pool->parallelFor(B, rows); else rows(0, B);
     } else {
@@ -137,7 +142,7 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
       sgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,
             0.0f, hp.data() + 2 * H, 3 * H);
       auto cand = [&](int b0, int b1) {
-        gatesCandidate(s, o, ib, t, b0, b1, xp, hp.data(), hPrev, ldh, output);
+        gatesCandidate(s, o, ib, t, b0, b1, xp, hp.data(), hPrev, ldh, mask, output);
       };
       if (split) pool->parallelFor(B, cand); else cand(0, B);
     }

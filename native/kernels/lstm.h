@@ -7,6 +7,7 @@
 //   kernel   (I, 4H)     input weights, column blocks in gate order i | f | g | o
 //   rkernel  (H, 4H)     recurrent weights, same blocks
 //   bias     (4H)        nullable
+//   mask     (B, T)      nullable: 0 skips a step (h and c carry over, as in gru.h)
 //   output   (B, T, H)   every hidden state
 //
 //   i = σ(x W_i + h U_i + b_i)   f = σ(... f ...)   o = σ(... o ...)
@@ -15,6 +16,8 @@
 // σ is the recurrent activation, act the activation (Keras: tanh for both
 // the candidate g and the cell output).
 #pragma once
+
+#include <cstdint>
 
 #include "activations.h"
 
@@ -49,7 +52,8 @@ struct LstmCache {
 // Runs the whole sequence: output (B,T,H) gets every h_t, cLast (B,H) the
 // last cell state. cache may be null (inference: nothing kept).
 void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                 const float* h0, const float* c0, float* output, float* cLast, const LstmCache* cache);
+                 const float* h0, const float* c0, const uint8_t* mask, float* output, float* cLast,
+                 const LstmCache* cache);
 
 struct LstmGrads {
   float* dx = nullptr;                // (B, T, I)
@@ -64,7 +68,7 @@ struct LstmGrads {
 // (each nullable: zero). Reads the cache of a training forward with the same
 // inputs, does not modify it; overwrites every gradient.
 void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                  const float* h0, const float* c0, const float* output, const LstmCache& cache,
+                  const float* h0, const float* c0, const uint8_t* mask, const float* output, const LstmCache& cache,
                   const float* dOutput, const float* dhLast, const float* dcLast, const LstmGrads& g);
 
 }  // namespace gatedrnn

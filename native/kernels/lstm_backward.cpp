@@ -2,8 +2,8 @@
 //
 // The sweep runs t = T-1 .. 0 carrying dh and dc (B, H). At each step the
 // gate loops turn them into dG (B, T, 4H), the gradients of the four gates'
-// pre-activations; h_{t-1} reaches the loss only through the gates, so
-// dh_{t-1} = dG_t U^T is one GEMM. The weight gradients then come from all
+// pre-activations; h_{t-1} reaches the loss only through the gates (or, at a
+// skipped step, directly), so dh_{t-1} += dG_t U^T is one GEMM. The weight gradients then come from all
 // timesteps at once: dKernel = x^T dG, dRecurrentKernel = Hprev^T dG,
 // dx = dG kernel^T, dBias = column sums of dG.
 #include <algorithm>
@@ -25,11 +25,13 @@ struct StepViews {
   const float* cells;    // (B, T, H) c_t
   const float* cPrev;    // c_{t-1}, row stride ldc
   int ldc;
+  const uint8_t* mask;   // (B, T) or null
   const float* dOutput;  // (B, T, H) or null
-  float* dh;             // (B, H) in: dL/dh_t from later steps; used as scratch
+  float* dh;             // (B, H) in: dL/dh_t; out: its part that skips the gates (0, or all of it for a skipped step)
   float* dc;             // (B, H) in: dL/dc_t; out: dL/dc_{t-1}
   float* dG;             // (B, T, 4H)
   float* act;            // (B, H) scratch: act(c_t)
+  float* dhc;            // (B, H) scratch: dL/dh * o * act'(c)
 };
 
 // Rows [b0, b1) of step t; one loop per step of the chain rule.
@@ -47,19 +49,28 @@ void lstmBackwardGates(const LstmShape& s, const LstmOptions& o, const StepViews
     float* __restrict dc = v.dc + static_cast<long>(b) * H;
     float* __restrict dG = v.dG + row * 4 * H;
     float* __restrict a = v.act + static_cast<long>(b) * H;
+    float* __restrict dhc = v.dhc + static_cast<long>(b) * H;
+    if (v.mask && !v.mask[row]) {
+      // A skipped step passed h and c through: so do their gradients.
+      for (int j = 0; j < H; j++) dh[j] += dOut[j];
+      std::fill(dG, dG + 4 * H, 0.0f);
+      continue;
+    }
     // act(c_t), recomputed rather than stored.
     for (int j = 0; j < H; j++) a[j] = c[j];
     applyCandidateActivation(o.activation, a, H);
     // h = o * act(c): dL/do, and dL/dh * o on its way to dL/dc.
+    // h_{t-1} reaches h_t only through the gates: its direct part is 0.
     for (int j = 0; j < H; j++) {
       float dhj = dh[j] + dOut[j];
       dG[3 * H + j] = dhj * a[j];
-      dh[j] = dhj * g[3 * H + j];
+      dhc[j] = dhj * g[3 * H + j];
+      dh[j] = 0.0f;
     }
-    multiplyCandidateGrad(o.activation, a, dh, H);
+    multiplyCandidateGrad(o.activation, a, dhc, H);
     // c = f * c_prev + i * g: dL/di, dL/df, dL/dg, and dL/dc_prev.
     for (int j = 0; j < H; j++) {
-      float dcj = dc[j] + dh[j];
+      float dcj = dc[j] + dhc[j];
       dG[j] = dcj * g[2 * H + j];
       dG[H + j] = dcj * cp[j];
       dG[2 * H + j] = dcj * g[j];
@@ -74,7 +85,7 @@ void lstmBackwardGates(const LstmShape& s, const LstmOptions& o, const StepViews
 }  // namespace
 
 void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                  const float* h0, const float* c0, const float* output, const LstmCache& cache,
+                  const float* h0, const float* c0, const uint8_t* mask, const float* output, const LstmCache& cache,
                   const float* dOutput, const float* dhLast, const float* dcLast, const LstmGrads& g) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   const long BT = static_cast<long>(B) * T;
@@ -92,19 +103,19 @@ void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w
     return;
   }
   FloatBuffer dG(BT * 4 * H);
-  FloatBuffer act(BH);
+  FloatBuffer act(BH), dhc(BH);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(BH);
 
-  StepViews v{cache.gates, cache.cells, nullptr, 0, dOutput, dh.data(), dc.data(), dG.data(), act.data()};
+  StepViews v{cache.gates, cache.cells, nullptr, 0, mask, dOutput, dh.data(), dc.data(), dG.data(), act.data(), dhc.data()};
   for (int t = T - 1; t >= 0; t--) {
     v.cPrev = t == 0 ? c0 : cache.cells + static_cast<long>(t - 1) * H;
     v.ldc = t == 0 ? H : T * H;
     auto rows = [&](int b0, int b1) { lstmBackwardGates(s, o, v, zerosH.data(), t, b0, b1); };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
-    // dh_{t-1} = dG_t (B, 4H) @ rkernel^T
+    // dh_{t-1} += dG_t (B, 4H) @ rkernel^T
     sgemm(Trans::No, Trans::Yes, B, H, 4 * H, 1.0f, dG.data() + static_cast<long>(t) * 4 * H, T * 4 * H,
-          w.recurrentKernel, 4 * H, 0.0f, dh.data(), H);
+          w.recurrentKernel, 4 * H, 1.0f, dh.data(), H);
   }
   std::copy(dh.begin(), dh.end(), g.dh0);
   std::copy(dc.begin(), dc.end(), g.dc0);

@@ -22,10 +22,11 @@ namespace {
 //   cOut              c_t, row stride ldcOut
 //   out   (B, T, H)   h_t
 //   act   (B, H)      scratch: act(c_t)
+//   mask  (B, T)      nullable; a skipped step carries h and c over
 GATEDRNN_VECTOR_CLONES
 void lstmGates(const LstmShape& s, const LstmOptions& o, const float* bias, int t, int b0, int b1,
-               float* xp, const float* hp, const float* cPrev, int ldc, float* cOut, int ldcOut,
-               float* out, float* act) {
+               float* xp, const float* hp, const float* hPrev, int ldh, const float* cPrev, int ldc,
+               float* cOut, int ldcOut, const uint8_t* mask, float* out, float* act) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
@@ -35,6 +36,12 @@ void lstmGates(const LstmShape& s, const LstmOptions& o, const float* bias, int 
     float* __restrict cNew = cOut + static_cast<long>(b) * ldcOut;
     float* __restrict h = out + row * H;
     float* __restrict a = act + static_cast<long>(b) * H;
+    if (mask && !mask[row]) {
+      const float* hp0 = hPrev + static_cast<long>(b) * ldh;
+      std::copy(c, c + H, cNew);
+      std::copy(hp0, hp0 + H, h);
+      continue;
+    }
     for (int j = 0; j < 4 * H; j++) g[j] += p[j] + bias[j];
     // i | f, then o: the recurrent activation; g: the activation.
     applyGateActivation(o.recurrentActivation, g, 2 * H);
@@ -52,7 +59,8 @@ void lstmGates(const LstmShape& s, const LstmOptions& o, const float* bias, int 
 }  // namespace
 
 void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                 const float* h0, const float* c0, float* output, float* cLast, const LstmCache* cache) {
+                 const float* h0, const float* c0, const uint8_t* mask, float* output, float* cLast,
+                 const LstmCache* cache) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   if (B == 0) return;
   if (T == 0) {
@@ -96,7 +104,7 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
     }
     sgemm(Trans::No, Trans::No, B, 4 * H, H, 1.0f, hPrev, ldh, w.recurrentKernel, 4 * H, 0.0f, hp.data(), 4 * H);
     auto rows = [&](int b0, int b1) {
-      lstmGates(s, o, bias, t, b0, b1, xp, hp.data(), cPrev, ldc, cOut, ldcOut, output, act.data());
+      lstmGates(s, o, bias, t, b0, b1, xp, hp.data(), hPrev, ldh, cPrev, ldc, cOut, ldcOut, mask, output, act.data());
     };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
   }

@@ -22,12 +22,20 @@ export interface StackSpec {
   resetAfter: boolean;
   activation: 'tanh' | 'relu';
   recurrentActivation: 'sigmoid' | 'hardSigmoid' | 'hardSigmoidKeras3';
+  /** Per-sequence lengths (PyTorch packed-sequence semantics), if any. */
+  lengths?: Int32Array;
 }
 
-export function reverseTime(x: Float32Array, B: number, T: number, F: number): Float32Array {
+/**
+ * Reverses each sequence in time; with lengths, only its valid part
+ * (PyTorch's backward direction over packed sequences), padding left at 0.
+ */
+export function reverseTime(x: Float32Array, B: number, T: number, F: number, lengths?: ArrayLike<number>): Float32Array {
   const out = new Float32Array(x.length);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++) out.set(x.subarray((b * T + t) * F, (b * T + t + 1) * F), (b * T + (T - 1 - t)) * F);
+  for (let b = 0; b < B; b++) {
+    const len = lengths ? lengths[b] : T;
+    for (let t = 0; t < len; t++) out.set(x.subarray((b * T + t) * F, (b * T + t + 1) * F), (b * T + (len - 1 - t)) * F);
+  }
   return out;
 }
 
@@ -72,10 +80,15 @@ export async function runStack(spec: StackSpec, weights: StackWeights[], x: Floa
       const w = weights[i];
       gru.setWeights([tensor(w.kernel, [F, 3 * H]), tensor(w.recurrentKernel, [H, 3 * H]), tensor(w.bias, spec.resetAfter ? [2, 3 * H] : [3 * H])]);
       grus.push(gru);
-      const xin = d === 0 ? input : reverseTime(input, B, T, F);
-      const [o, h] = (await gru.apply(tensor(xin, [B, T, F]), { initialState: [tensor(h0.subarray(i * B * H, (i + 1) * B * H), [B, H])], training: true })) as Tensor<'float32'>[];
+      const lengths = spec.lengths;
+      const xin = d === 0 ? input : reverseTime(input, B, T, F, lengths);
+      const [o, h] = (await gru.apply(tensor(xin, [B, T, F]), {
+        initialState: [tensor(h0.subarray(i * B * H, (i + 1) * B * H), [B, H])],
+        training: true,
+        ...(lengths ? { lengths: tensor(lengths, [B], 'int32') } : {}),
+      })) as Tensor<'float32'>[];
       const ov = o.dataSync();
-      putDirection(out, d === 0 ? ov : reverseTime(ov, B, T, H), B, T, D, H, d);
+      putDirection(out, d === 0 ? ov : reverseTime(ov, B, T, H, lengths), B, T, D, H, d);
       hN.set(h.dataSync(), i * B * H);
     }
     input = out;
@@ -92,8 +105,8 @@ export async function runStack(spec: StackSpec, weights: StackWeights[], x: Floa
     for (let d = 0; d < D; d++) {
       const i = k * D + d;
       const dd = takeDirection(dOut, B, T, D, H, d);
-      const { dx, dInitialState } = await grus[i].backward(tensor(d === 0 ? dd : reverseTime(dd, B, T, H), [B, T, H]), tensor(Gh.subarray(i * B * H, (i + 1) * B * H), [B, H]));
-      const dxv = d === 0 ? dx.dataSync() : reverseTime(dx.dataSync(), B, T, Fk);
+      const { dx, dInitialState } = await grus[i].backward(tensor(d === 0 ? dd : reverseTime(dd, B, T, H, spec.lengths), [B, T, H]), tensor(Gh.subarray(i * B * H, (i + 1) * B * H), [B, H]));
+      const dxv = d === 0 ? dx.dataSync() : reverseTime(dx.dataSync(), B, T, Fk, spec.lengths);
       for (let j = 0; j < dIn.length; j++) dIn[j] += dxv[j];
       dh0.set(dInitialState.dataSync(), i * B * H);
       const [gk, gr, gb] = grus[i].getGradients();
@@ -147,10 +160,15 @@ export async function runLstmStack(
       const w = weights[i];
       cell.setWeights([tensor(w.kernel, [F, 4 * H]), tensor(w.recurrentKernel, [H, 4 * H]), tensor(w.bias, [4 * H])]);
       cells.push(cell);
-      const xin = d === 0 ? input : reverseTime(input, B, T, F);
-      const [o, h, c] = (await cell.apply(tensor(xin, [B, T, F]), { initialState: [tensor(slice(h0, i), [B, H]), tensor(slice(c0, i), [B, H])], training: true })) as Tensor<'float32'>[];
+      const lengths = spec.lengths;
+      const xin = d === 0 ? input : reverseTime(input, B, T, F, lengths);
+      const [o, h, c] = (await cell.apply(tensor(xin, [B, T, F]), {
+        initialState: [tensor(slice(h0, i), [B, H]), tensor(slice(c0, i), [B, H])],
+        training: true,
+        ...(lengths ? { lengths: tensor(lengths, [B], 'int32') } : {}),
+      })) as Tensor<'float32'>[];
       const ov = o.dataSync();
-      putDirection(out, d === 0 ? ov : reverseTime(ov, B, T, H), B, T, D, H, d);
+      putDirection(out, d === 0 ? ov : reverseTime(ov, B, T, H, lengths), B, T, D, H, d);
       hN.set(h.dataSync(), i * B * H);
       cN.set(c.dataSync(), i * B * H);
     }
@@ -168,8 +186,8 @@ export async function runLstmStack(
     for (let d = 0; d < D; d++) {
       const i = k * D + d;
       const dd = takeDirection(dOut, B, T, D, H, d);
-      const r = await cells[i].backward(tensor(d === 0 ? dd : reverseTime(dd, B, T, H), [B, T, H]), tensor(slice(Gh, i), [B, H]), tensor(slice(Gc, i), [B, H]));
-      const dxv = d === 0 ? r.dx.dataSync() : reverseTime(r.dx.dataSync(), B, T, Fk);
+      const r = await cells[i].backward(tensor(d === 0 ? dd : reverseTime(dd, B, T, H, spec.lengths), [B, T, H]), tensor(slice(Gh, i), [B, H]), tensor(slice(Gc, i), [B, H]));
+      const dxv = d === 0 ? r.dx.dataSync() : reverseTime(r.dx.dataSync(), B, T, Fk, spec.lengths);
       for (let j = 0; j < dIn.length; j++) dIn[j] += dxv[j];
       dh0.set(r.dInitialState[0].dataSync(), i * B * H);
       dc0.set(r.dInitialState[1].dataSync(), i * B * H);

@@ -15,15 +15,13 @@ import { EventLoopYielder } from './yieldToEventLoop.js';
 export async function gruBackward(
   spec: GruSpec,
   p: GruParams,
-  x: Float32Array,
-  h0: Float32Array,
   forward: GruForwardResult,
   dOutput: Float32Array | null,
   dLast: Float32Array | null,
 ): Promise<GruGradients> {
   const { batch: B, steps: T, inputSize: I, units: H, resetAfter } = spec;
   if (!forward.cache || forward.cache.backend !== 'js') throw new Error('gruBackward needs the cache of a training forward on the same backend');
-  const { gates, hnCache } = forward.cache as JsGruCache;
+  const { x, h0, mask, gates, hnCache } = forward.cache as JsGruCache;
   const output = forward.output;
   const gateGrad = gateFns[spec.recurrentActivation].grad;
   const candGrad = candidateFns[spec.activation].grad;
@@ -42,6 +40,11 @@ export async function gruBackward(
       const hn = hnCache as Float32Array;
       for (let b = 0; b < B; b++) {
         const row = b * T + t, g = row * 3 * H, o = row * H, h = b * ldh, d = b * H;
+        if (mask && !mask[row]) {
+          // A skipped step passed h through: so does its gradient.
+          passThrough(dh, d, dOutput, o, H);
+          continue;
+        }
         for (let j = 0; j < H; j++) {
           const z = gates[g + j], r = gates[g + H + j], n = gates[g + 2 * H + j];
           const dhj = dh[d + j] + (dOutput ? dOutput[o + j] : 0);
@@ -61,6 +64,10 @@ export async function gruBackward(
     } else {
       for (let b = 0; b < B; b++) {
         const row = b * T + t, g = row * 3 * H, o = row * H, h = b * ldh, d = b * H;
+        if (mask && !mask[row]) {
+          passThrough(dh, d, dOutput, o, H);
+          continue;
+        }
         for (let j = 0; j < H; j++) {
           const z = gates[g + j], n = gates[g + 2 * H + j];
           const dhj = dh[d + j] + (dOutput ? dOutput[o + j] : 0);
@@ -104,6 +111,11 @@ export async function gruBackward(
   const dInputBias = p.inputBias ? columnSums(dGx, BT, 3 * H) : null;
   const dRecurrentBias = p.recurrentBias ? (resetAfter ? columnSums(dGh, BT, 3 * H) : new Float32Array(3 * H)) : null;
   return { dx, dh0: dh, dKernel, dRecurrentKernel, dInputBias, dRecurrentBias };
+}
+
+/** dh += dOutput at a skipped step (its gate gradients stay 0). */
+export function passThrough(dh: Float32Array, d: number, dOutput: Float32Array | null, o: number, H: number): void {
+  if (dOutput) for (let j = 0; j < H; j++) dh[d + j] += dOutput[o + j];
 }
 
 function columnSums(m: Float32Array, rows: number, cols: number): Float32Array {

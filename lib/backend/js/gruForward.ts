@@ -14,13 +14,16 @@ import { EventLoopYielder } from './yieldToEventLoop.js';
 /** The TS backend's cache: the gate activations and, for resetAfter, h U_h + rb_h. */
 export interface JsGruCache extends GruCache {
   readonly backend: 'js';
+  x: Float32Array;
+  h0: Float32Array;
+  mask: Uint8Array | null;
   /** (B, T, 3H): z | r | hh after their activations. */
   gates: Float32Array;
   /** (B, T, H), resetAfter only. */
   hnCache: Float32Array | null;
 }
 
-export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h0: Float32Array, training: boolean): Promise<GruForwardResult> {
+export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h0: Float32Array, mask: Uint8Array | null, training: boolean): Promise<GruForwardResult> {
   const { batch: B, steps: T, inputSize: I, units: H, resetAfter } = spec;
   const gate = gateFns[spec.recurrentActivation].f;
   const cand = candidateFns[spec.activation].f;
@@ -53,6 +56,7 @@ export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h
           xp[g + 2 * H + j] = n;
           if (hn) hn[o + j] = hnj;
         }
+        if (mask && !mask[b * T + t]) carryOver(output, o, hPrev, h, H);
       }
     } else {
       sgemm({ transA: false, transB: false, m: B, n: 2 * H, k: H, alpha: 1, a: hPrev, lda: ldh, b: p.recurrentKernel, ldb: 3 * H, beta: 0, c: hp, ldc: 3 * H });
@@ -75,10 +79,16 @@ export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h
           output[o + j] = z * hPrev[h + j] + (1 - z) * n;
           xp[g + 2 * H + j] = n;
         }
+        if (mask && !mask[b * T + t]) carryOver(output, o, hPrev, h, H);
       }
     }
     await yielder.maybeYield();
   }
-  const cache: JsGruCache | null = training ? { backend: 'js', gates: xp, hnCache: hn } : null;
+  const cache: JsGruCache | null = training ? { backend: 'js', x, h0, mask, gates: xp, hnCache: hn } : null;
   return { output, cache };
+}
+
+/** A skipped step: the state (and so the output) repeats the previous one. */
+export function carryOver(dst: Float32Array, at: number, prev: Float32Array, from: number, H: number): void {
+  for (let j = 0; j < H; j++) dst[at + j] = prev[from + j];
 }

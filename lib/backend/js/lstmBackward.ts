@@ -7,6 +7,7 @@
 import type { LstmForwardResult, LstmGradients, LstmParams, LstmSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
+import { passThrough } from './gruBackward.js';
 import type { JsLstmCache } from './lstmForward.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
@@ -20,7 +21,7 @@ export async function lstmBackward(
 ): Promise<LstmGradients> {
   const { batch: B, steps: T, inputSize: I, units: H } = spec;
   if (!forward.cache || forward.cache.backend !== 'js') throw new Error('lstmBackward needs the cache of a training forward on the same backend');
-  const { x, h0, c0, gates, cells } = forward.cache as JsLstmCache;
+  const { x, h0, c0, mask, gates, cells } = forward.cache as JsLstmCache;
   const output = forward.output;
   const act = candidateFns[spec.activation];
   const gateGrad = gateFns[spec.recurrentActivation].grad;
@@ -34,6 +35,11 @@ export async function lstmBackward(
     for (let b = 0; b < B; b++) {
       const row = b * T + t, g = row * 4 * H, o = row * H, d = b * H;
       const cp = t === 0 ? c0 : cells, cpo = t === 0 ? b * H : (b * T + t - 1) * H;
+      if (mask && !mask[row]) {
+        // A skipped step passed h and c through: so do their gradients.
+        passThrough(dh, d, dOutput, o, H);
+        continue;
+      }
       for (let j = 0; j < H; j++) {
         const i = gates[g + j], f = gates[g + H + j], gg = gates[g + 2 * H + j], og = gates[g + 3 * H + j];
         const a = Math.fround(act.f(cells[o + j]));
@@ -44,9 +50,11 @@ export async function lstmBackward(
         dG[g + 2 * H + j] = dcj * i * act.grad(gg);
         dG[g + 3 * H + j] = dhj * a * gateGrad(og);
         dc[d + j] = dcj * f;
+        // h_{t-1} reaches h_t only through the gates.
+        dh[d + j] = 0;
       }
     }
-    sgemm({ transA: false, transB: true, m: B, n: H, k: 4 * H, alpha: 1, a: dG.subarray(t * 4 * H), lda: T * 4 * H, b: p.recurrentKernel, ldb: 4 * H, beta: 0, c: dh, ldc: H });
+    sgemm({ transA: false, transB: true, m: B, n: H, k: 4 * H, alpha: 1, a: dG.subarray(t * 4 * H), lda: T * 4 * H, b: p.recurrentKernel, ldb: 4 * H, beta: 1, c: dh, ldc: H });
     await yielder.maybeYield();
   }
 

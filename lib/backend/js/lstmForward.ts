@@ -6,6 +6,7 @@
 import type { LstmCache, LstmForwardResult, LstmParams, LstmSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
+import { carryOver } from './gruForward.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 /** The TS backend's LSTM cache: the inputs and what the steps computed. */
@@ -14,13 +15,22 @@ export interface JsLstmCache extends LstmCache {
   x: Float32Array;
   h0: Float32Array;
   c0: Float32Array;
+  mask: Uint8Array | null;
   /** (B, T, 4H): i | f | g | o after their activations. */
   gates: Float32Array;
   /** (B, T, H): c_t. */
   cells: Float32Array;
 }
 
-export async function lstmForward(spec: LstmSpec, p: LstmParams, x: Float32Array, h0: Float32Array, c0: Float32Array, training: boolean): Promise<LstmForwardResult> {
+export async function lstmForward(
+  spec: LstmSpec,
+  p: LstmParams,
+  x: Float32Array,
+  h0: Float32Array,
+  c0: Float32Array,
+  mask: Uint8Array | null,
+  training: boolean,
+): Promise<LstmForwardResult> {
   const { batch: B, steps: T, inputSize: I, units: H } = spec;
   const gate = gateFns[spec.recurrentActivation].f;
   const act = candidateFns[spec.activation].f;
@@ -39,6 +49,12 @@ export async function lstmForward(spec: LstmSpec, p: LstmParams, x: Float32Array
     for (let b = 0; b < B; b++) {
       const g = (b * T + t) * 4 * H, q = b * 4 * H, o = (b * T + t) * H;
       const cp = t === 0 ? c0 : cells, cpo = t === 0 ? b * H : (b * T + t - 1) * H;
+      if (mask && !mask[b * T + t]) {
+        // A skipped step: h and c carry over.
+        carryOver(cells, o, cp, cpo, H);
+        carryOver(output, o, hPrev, b * ldh, H);
+        continue;
+      }
       for (let j = 0; j < H; j++) {
         const i = gate(xp[g + j] + hp[q + j] + bias[j]);
         const f = gate(xp[g + H + j] + hp[q + H + j] + bias[H + j]);
@@ -56,6 +72,6 @@ export async function lstmForward(spec: LstmSpec, p: LstmParams, x: Float32Array
   }
   const c = T === 0 ? Float32Array.from(c0.subarray(0, B * H)) : new Float32Array(B * H);
   if (T > 0) for (let b = 0; b < B; b++) c.set(cells.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
-  const cache: JsLstmCache | null = training ? { backend: 'js', x, h0, c0, gates: xp, cells } : null;
+  const cache: JsLstmCache | null = training ? { backend: 'js', x, h0, c0, mask, gates: xp, cells } : null;
   return { output, c, cache };
 }

@@ -12,6 +12,7 @@ import { optionalBool, requireFinite, requireShape, requireTensor } from '../../
 import { glorotUniform, orthogonal, Random } from '../initializers.js';
 import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
 import type { Shape } from '../layer.js';
+import type { StepMask } from './stepMask.js';
 
 export { MAX_UNITS } from './recurrentLayer.js';
 
@@ -41,8 +42,7 @@ interface Saved {
   kernels: KernelBackend;
   spec: GruSpec;
   params: GruParams;
-  x: Float32Array;
-  h0: Float32Array;
+  steps: StepMask | null;
   forward: GruForwardResult;
 }
 
@@ -130,7 +130,7 @@ export class GRU extends RecurrentLayer {
     this.saved = null;
   }
 
-  protected async run({ x, xv, states, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+  protected async run({ x, xv, states, steps, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: GruSpec = {
@@ -145,11 +145,11 @@ export class GRU extends RecurrentLayer {
     const params = this.params;
     const h0 = states[0];
     const kernels = backend();
-    const forward = await kernels.gruForward(spec, params, xv, h0, training);
+    const forward = await kernels.gruForward(spec, params, xv, h0, steps?.read ?? null, training);
     // backward runs on the backend that made the cache, even if the user
     // switches backends in between.
-    this.saved = training ? { kernels, spec, params, x: xv, h0, forward } : null;
-    return this.outputs(forward.output, [lastStep(forward.output, B, T, H)], B, T);
+    this.saved = training ? { kernels, spec, params, steps, forward } : null;
+    return this.outputs(forward.output, [lastStep(forward.output, B, T, H)], steps, B, T);
   }
 
   /**
@@ -160,10 +160,10 @@ export class GRU extends RecurrentLayer {
    */
   async backward(dOutput: Tensor | null, dState: Tensor | null = null): Promise<GRUBackwardResult> {
     if (!this.saved) throw new Error(`GRU ${this.name}: backward needs a preceding apply(x, {training: true})`);
-    const { kernels, spec, params, x, h0, forward } = this.saved;
+    const { kernels, spec, params, steps, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;
-    const { dSequence, dLast } = this.upstream(dOutput, [dState], ['dState'], B, T);
-    const g = await kernels.gruBackward(spec, params, x, h0, forward, dSequence, dLast[0]);
+    const { dSequence, dLast } = this.upstream(dOutput, [dState], ['dState'], steps, B, T);
+    const g = await kernels.gruBackward(spec, params, forward, dSequence, dLast[0]);
     const grads = [float32Tensor(g.dKernel, [spec.inputSize, 3 * H]), float32Tensor(g.dRecurrentKernel, [H, 3 * H])];
     if (this.useBias) grads.push(float32Tensor(this.joinBias(g.dInputBias, g.dRecurrentBias), this.biasShape()));
     this.gradients = grads;

@@ -12,6 +12,7 @@ import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireShape, requireTensor } from '../../validate.js';
 import { glorotUniform, orthogonal, Random } from '../initializers.js';
 import type { Shape } from '../layer.js';
+import type { StepMask } from './stepMask.js';
 import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
 
 /** Options of {@link LSTM} (Keras names in camelCase, as tfjs). */
@@ -35,6 +36,7 @@ interface Saved {
   kernels: KernelBackend;
   spec: LstmSpec;
   params: LstmParams;
+  steps: StepMask | null;
   forward: LstmForwardResult;
 }
 
@@ -120,15 +122,15 @@ export class LSTM extends RecurrentLayer {
     this.saved = null;
   }
 
-  protected async run({ x, xv, states, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+  protected async run({ x, xv, states, steps, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: LstmSpec = { batch: B, steps: T, inputSize: I, units: H, activation: this.activation, recurrentActivation: this.recurrentActivation };
     const params = this.params;
     const kernels = backend();
-    const forward = await kernels.lstmForward(spec, params, xv, states[0], states[1], training);
-    this.saved = training ? { kernels, spec, params, forward } : null;
-    return this.outputs(forward.output, [lastStep(forward.output, B, T, H), forward.c], B, T);
+    const forward = await kernels.lstmForward(spec, params, xv, states[0], states[1], steps?.read ?? null, training);
+    this.saved = training ? { kernels, spec, params, steps, forward } : null;
+    return this.outputs(forward.output, [lastStep(forward.output, B, T, H), forward.c], steps, B, T);
   }
 
   /**
@@ -139,9 +141,9 @@ export class LSTM extends RecurrentLayer {
    */
   async backward(dOutput: Tensor | null, dH: Tensor | null = null, dC: Tensor | null = null): Promise<LSTMBackwardResult> {
     if (!this.saved) throw new Error(`LSTM ${this.name}: backward needs a preceding apply(x, {training: true})`);
-    const { kernels, spec, params, forward } = this.saved;
+    const { kernels, spec, params, steps, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;
-    const { dSequence, dLast } = this.upstream(dOutput, [dH, dC], ['dH', 'dC'], B, T);
+    const { dSequence, dLast } = this.upstream(dOutput, [dH, dC], ['dH', 'dC'], steps, B, T);
     const g = await kernels.lstmBackward(spec, params, forward, dSequence, dLast[0], dLast[1]);
     const grads = [float32Tensor(g.dKernel, [spec.inputSize, 4 * H]), float32Tensor(g.dRecurrentKernel, [H, 4 * H])];
     if (g.dBias) grads.push(float32Tensor(g.dBias, [4 * H]));

@@ -9,6 +9,7 @@ import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
 import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
+import { maskFromLengths, maskFromTensor, zeroEmptyRows, zeroSequence, type StepMask } from './stepMask.js';
 
 /** A float32 tensor, what every recurrent output and gradient is. */
 export type Float32Tensor = Tensor<'float32'>;
@@ -45,6 +46,18 @@ export interface RecurrentLayerArgs extends LayerArgs {
 export interface RecurrentCallArgs extends CallArgs {
   /** Initial state(s) (B, H) each, alone or in an array; zeros when omitted. */
   initialState?: Tensor | Tensor[];
+  /**
+   * (B, T) mask, `'bool'` or 0/1 numbers (Keras semantics): a masked step
+   * leaves the state unchanged and its output repeats the last valid output
+   * (0 before the first valid step).
+   */
+  mask?: Tensor;
+  /**
+   * Sequence lengths (B), each in [1, T] (PyTorch packed-sequence
+   * semantics): steps from `lengths[b]` on are padding, leave the state
+   * unchanged, and their outputs are 0.
+   */
+  lengths?: Tensor | number[];
 }
 
 /** A call's arguments after the checks. */
@@ -53,6 +66,8 @@ export interface CheckedCall {
   xv: Float32Array;
   /** One (B, H) array per state (GRU: h; LSTM: h, c). */
   states: Float32Array[];
+  /** The steps read, from `mask` or `lengths`; null: all of them. */
+  steps: StepMask | null;
   training: boolean;
 }
 
@@ -179,15 +194,23 @@ export abstract class RecurrentLayer extends Layer {
     const xv = x.view() as Float32Array;
     requireFinite(xv, `${what} input`);
     const states = this.initialStates(args.initialState, B);
+    if (args.mask != null && args.lengths != null) throw new TypeError(`${what}: give either mask or lengths, not both`);
+    const steps = args.mask != null ? maskFromTensor(args.mask, B, T, what) : args.lengths != null ? maskFromLengths(args.lengths, B, T, what) : null;
     const training = optionalBool(args.training, 'training', false);
-    return { x, xv, states, training };
+    return { x, xv, states, steps, training };
   }
 
-  /** The layer's result from the sequence output (B, T, H) and the last states (B, H) each. */
-  protected outputs(output: Float32Array, lastStates: Float32Array[], B: number, T: number): Float32Tensor | Float32Tensor[] {
+  /**
+   * The layer's result from the kernel's sequence output (B, T, H) and the
+   * last states (B, H) each. With a step mask, outputs that are constant
+   * zeros are zeroed (in a copy: the kernel's array may be its cache).
+   */
+  protected outputs(output: Float32Array, lastStates: Float32Array[], steps: StepMask | null, B: number, T: number): Float32Tensor | Float32Tensor[] {
     const H = this.units;
     const last = lastStates[0];
-    const out = this.returnSequences ? float32Tensor(output, [B, T, H]) : float32Tensor(last, [B, H]);
+    const out = this.returnSequences
+      ? float32Tensor(steps ? zeroSequence(output, steps, H) : output, [B, T, H])
+      : float32Tensor(steps ? zeroEmptyRows(last, steps, H) : last, [B, H]);
     if (!this.returnState) return out;
     // The first state is the last output: a separate copy, so the two
     // tensors never share memory.
@@ -205,6 +228,7 @@ export abstract class RecurrentLayer extends Layer {
     dOutput: Tensor | null,
     dStates: Array<Tensor | null>,
     dStateNames: readonly string[],
+    steps: StepMask | null,
     B: number,
     T: number,
   ): { dSequence: Float32Array | null; dLast: Array<Float32Array | null> } {
@@ -217,8 +241,9 @@ export abstract class RecurrentLayer extends Layer {
       requireShape(d, this.returnSequences ? [B, T, H] : [B, H], `${what} dOutput`);
       const dv = d.view() as Float32Array;
       requireFinite(dv, `${what} dOutput`);
-      if (this.returnSequences) dSequence = dv;
-      else dLast[0] = dv.slice();
+      // Outputs that are constant zeros pass no gradient.
+      if (this.returnSequences) dSequence = steps ? zeroSequence(dv, steps, H) : dv;
+      else dLast[0] = steps ? zeroEmptyRows(dv, steps, H) : dv.slice();
     }
     dStates.forEach((ds, i) => {
       if (ds === null || ds === undefined) return;
