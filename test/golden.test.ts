@@ -118,7 +118,7 @@ describe.each(['native', 'js'] as const)('Keras masking on the %s backend', (bac
     for (const [k, w] of weightsOf(c, c.params).entries()) {
       const layer = new GRU({ units: H, resetAfter: cfg.reset_after, activation: cfg.activation, recurrentActivation: GATE_NAME[cfg.recurrent_activation], returnSequences: true, returnState: true });
       layer.setWeights([tensor(w.kernel, [k === 0 ? I : H, 3 * H]), tensor(w.recurrentKernel, [H, 3 * H]), tensor(w.bias, cfg.reset_after ? [2, 3 * H] : [3 * H])]);
-      const [out, h] = (await layer.apply(seq, { mask, initialState: [tensor(h0.subarray(k * B * H, (k + 1) * B * H), [B, H])] })) as import('../lib/index.js').Tensor[];
+      const [out, h] = (await layer.apply(seq, { mask, initialState: [tensor(h0.subarray(k * B * H, (k + 1) * B * H), [B, H])] })) as import('../lib/index.js').Tensor<'float32'>[];
       hN.set(h.dataSync(), k * B * H);
       seq = out;
     }
