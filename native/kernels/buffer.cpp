@@ -14,10 +14,16 @@ namespace gatedrnn {
 namespace {
 
 constexpr size_t kHugePage = size_t(2) << 20;
+// Below this, malloc's own free lists reuse memory well; above it glibc
+// maps fresh pages for every allocation, so the cache takes over.
+constexpr size_t kCached = size_t(64) << 10;
 
-// Blocks of at least this size are 2 MB aligned, rounded up to whole huge
-// pages, and cached when freed; smaller ones go straight to malloc.
-size_t roundedSize(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+// Cached blocks are rounded up (to 64 KiB, or to whole 2 MB huge pages for
+// the large ones) so that calls of the same shape find each other's blocks.
+size_t roundedSize(size_t bytes) {
+  size_t unit = bytes >= kHugePage ? kHugePage : kCached;
+  return (bytes + unit - 1) / unit * unit;
+}
 
 struct BlockCache {
   std::mutex mutex;
@@ -33,7 +39,12 @@ BlockCache& cache() {
   return *c;
 }
 
-void* allocateHuge(size_t rounded) {
+void* allocateRounded(size_t rounded) {
+  if (rounded < kHugePage) {
+    void* p = std::malloc(rounded);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
   void* p = std::aligned_alloc(kHugePage, rounded);
   if (!p) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
@@ -45,7 +56,7 @@ void* allocateHuge(size_t rounded) {
 }  // namespace
 
 void* acquireBlock(size_t bytes) {
-  if (bytes < kHugePage) {
+  if (bytes < kCached) {
     void* p = std::malloc(bytes);
     if (!p) throw std::bad_alloc();
     return p;
@@ -62,12 +73,12 @@ void* acquireBlock(size_t bytes) {
       return p;
     }
   }
-  return allocateHuge(rounded);
+  return allocateRounded(rounded);
 }
 
 void releaseBlock(void* p, size_t bytes) {
   if (!p) return;
-  if (bytes < kHugePage) {
+  if (bytes < kCached) {
     std::free(p);
     return;
   }

@@ -4,10 +4,10 @@
 // Two costs dominate a training step when every call allocates fresh memory:
 // zero-filling (std::vector<float>(n) memsets every byte) and the kernel
 // zeroing fresh pages on first touch. So buffers are not zero-filled (every
-// user overwrites them entirely), large ones are 2 MB aligned and offered as
-// huge pages, and freed large blocks are kept in a small process-wide cache
-// (bufferPool, capped) so the next call of the same shape reuses them
-// without touching the page allocator at all.
+// user overwrites them entirely), those of 2 MB and more are 2 MB aligned and
+// offered as huge pages, and freed blocks of 64 KiB and more are kept in a
+// small process-wide cache (capped) so the next call of the same shape
+// reuses them without touching the page allocator at all.
 #pragma once
 
 #include <cstddef>
