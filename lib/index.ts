@@ -11,6 +11,7 @@ export * as layers from './layers/index.js';
 export { Layer, type LayerArgs, type CallArgs, type Shape } from './layers/layer.js';
 export { GRU, type GRULayerArgs, type GRUCallArgs, type GRUBackwardResult } from './layers/recurrent/gru.js';
 export { LSTM, type LSTMLayerArgs, type LSTMCallArgs, type LSTMBackwardResult } from './layers/recurrent/lstm.js';
+export { Bidirectional, type BidirectionalLayerArgs, type BidirectionalBackwardResult, type MergeMode } from './layers/recurrent/bidirectional.js';
 export { RecurrentLayer, type RecurrentLayerArgs, type RecurrentCallArgs } from './layers/recurrent/recurrentLayer.js';
 export { getBackend, setBackend, setNumThreads, getNumThreads, backendInfo } from './backend/index.js';
 export type { BackendInfo, BackendName } from './backend/types.js';

@@ -1,4 +1,5 @@
-/** Layer factories with tfjs names: `layers.gru({...})`, `layers.lstm({...})`. */
+/** Layer factories with tfjs names: `layers.gru({...})`, `layers.lstm({...})`, `layers.bidirectional({...})`. */
+import { Bidirectional, type BidirectionalLayerArgs } from './recurrent/bidirectional.js';
 import { GRU, type GRULayerArgs } from './recurrent/gru.js';
 import { LSTM, type LSTMLayerArgs } from './recurrent/lstm.js';
 
@@ -10,4 +11,9 @@ export function gru(args: GRULayerArgs): GRU {
 /** An LSTM layer (Keras `LSTM`): see {@link LSTMLayerArgs} for the options. */
 export function lstm(args: LSTMLayerArgs): LSTM {
   return new LSTM(args);
+}
+
+/** Runs a GRU or LSTM in both directions (Keras `Bidirectional`): see {@link BidirectionalLayerArgs}. */
+export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
+  return new Bidirectional(args);
 }

@@ -167,7 +167,7 @@ export class GRU extends RecurrentLayer {
     const grads = [float32Tensor(g.dKernel, [spec.inputSize, 3 * H]), float32Tensor(g.dRecurrentKernel, [H, 3 * H])];
     if (this.useBias) grads.push(float32Tensor(this.joinBias(g.dInputBias, g.dRecurrentBias), this.biasShape()));
     this.gradients = grads;
-    return { dx: float32Tensor(g.dx, [B, T, spec.inputSize]), dInitialState: float32Tensor(g.dh0, [B, H]) };
+    return { dx: this.inputGradient(g.dx, steps, B, T), dInitialState: float32Tensor(g.dh0, [B, H]) };
   }
 
   override getConfig(): Record<string, unknown> {

@@ -148,7 +148,7 @@ export class LSTM extends RecurrentLayer {
     const grads = [float32Tensor(g.dKernel, [spec.inputSize, 4 * H]), float32Tensor(g.dRecurrentKernel, [H, 4 * H])];
     if (g.dBias) grads.push(float32Tensor(g.dBias, [4 * H]));
     this.gradients = grads;
-    return { dx: float32Tensor(g.dx, [B, T, spec.inputSize]), dInitialState: [float32Tensor(g.dh0, [B, H]), float32Tensor(g.dc0, [B, H])] };
+    return { dx: this.inputGradient(g.dx, steps, B, T), dInitialState: [float32Tensor(g.dh0, [B, H]), float32Tensor(g.dc0, [B, H])] };
   }
 
   override getConfig(): Record<string, unknown> {

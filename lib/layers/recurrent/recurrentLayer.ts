@@ -9,7 +9,7 @@ import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
 import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
-import { maskFromLengths, maskFromTensor, zeroEmptyRows, zeroSequence, type StepMask } from './stepMask.js';
+import { maskFromLengths, maskFromTensor, reverseSequence, reverseSteps, zeroEmptyRows, zeroSequence, type StepMask } from './stepMask.js';
 
 /** A float32 tensor, what every recurrent output and gradient is. */
 export type Float32Tensor = Tensor<'float32'>;
@@ -38,6 +38,12 @@ export interface RecurrentLayerArgs extends LayerArgs {
   returnSequences?: boolean;
   /** Also return the last state(s): `apply` resolves to `[output, ...states]`. */
   returnState?: boolean;
+  /**
+   * Read each sequence from its end (Keras): the outputs come in the order
+   * they were computed, output[t] after reading x[T-1-t]. With `lengths`,
+   * only the valid part is reversed (PyTorch's backward direction).
+   */
+  goBackwards?: boolean;
   /** Seed for the initial weights. */
   seed?: number;
 }
@@ -78,6 +84,7 @@ export abstract class RecurrentLayer extends Layer {
   readonly useBias: boolean;
   readonly returnSequences: boolean;
   readonly returnState: boolean;
+  readonly goBackwards: boolean;
   readonly seed: number | undefined;
   /** Features per timestep, I; known once built. */
   protected inputSize = 0;
@@ -102,6 +109,7 @@ export abstract class RecurrentLayer extends Layer {
     this.useBias = optionalBool(args.useBias, 'useBias', true);
     this.returnSequences = optionalBool(args.returnSequences, 'returnSequences', false);
     this.returnState = optionalBool(args.returnState, 'returnState', false);
+    this.goBackwards = optionalBool(args.goBackwards, 'goBackwards', false);
     if (args.seed !== undefined) requireInt(args.seed, 'seed', 0, 2 ** 32 - 1);
     this.seed = args.seed;
     if (this.batchInputShape && this.batchInputShape.length !== 3) {
@@ -153,6 +161,7 @@ export abstract class RecurrentLayer extends Layer {
       useBias: this.useBias,
       returnSequences: this.returnSequences,
       returnState: this.returnState,
+      goBackwards: this.goBackwards,
     };
     if (this.seed !== undefined) config.seed = this.seed;
     return config;
@@ -191,12 +200,16 @@ export abstract class RecurrentLayer extends Layer {
     if (B < 1 || T < 1 || I < 1) throw new RangeError(`${what} input needs at least one sequence, one timestep and one feature, got ${formatShape(x.shape)}`);
     if (this.batchInputShape) requireShape(x, this.batchInputShape, `${what} input (declared inputShape)`);
     if (this.built) requireShape(x, [null, null, this.inputSize], `${what} input (built for ${this.inputSize} features)`);
-    const xv = x.view() as Float32Array;
+    let xv = x.view() as Float32Array;
     requireFinite(xv, `${what} input`);
     const states = this.initialStates(args.initialState, B);
     if (args.mask != null && args.lengths != null) throw new TypeError(`${what}: give either mask or lengths, not both`);
-    const steps = args.mask != null ? maskFromTensor(args.mask, B, T, what) : args.lengths != null ? maskFromLengths(args.lengths, B, T, what) : null;
+    let steps = args.mask != null ? maskFromTensor(args.mask, B, T, what) : args.lengths != null ? maskFromLengths(args.lengths, B, T, what) : null;
     const training = optionalBool(args.training, 'training', false);
+    if (this.goBackwards) {
+      xv = reverseSequence(xv, B, T, I, steps?.lengths ?? null);
+      if (steps) steps = reverseSteps(steps, B, T);
+    }
     return { x, xv, states, steps, training };
   }
 
@@ -257,6 +270,12 @@ export abstract class RecurrentLayer extends Layer {
       else for (let k = 0; k < acc.length; k++) acc[k] += dv[k];
     });
     return { dSequence, dLast };
+  }
+
+  /** dL/dx in the input's time order, from the kernel's (reversed when goBackwards). */
+  protected inputGradient(dx: Float32Array, steps: StepMask | null, B: number, T: number): Float32Tensor {
+    const I = this.inputSize;
+    return float32Tensor(this.goBackwards ? reverseSequence(dx, B, T, I, steps?.lengths ?? null) : dx, [B, T, I]);
   }
 
   protected requireBuilt(what: string): void {

@@ -21,6 +21,8 @@ export interface StepMask {
   zeroOutput: Uint8Array;
   /** (B): 1 = the sequence has no valid step at all. */
   empty: Uint8Array;
+  /** The lengths, when the steps came from lengths (PyTorch semantics). */
+  lengths: Int32Array | null;
 }
 
 /** A (B, T) mask tensor: bool, or numbers where non-zero means valid. */
@@ -29,20 +31,26 @@ export function maskFromTensor(value: unknown, B: number, T: number, what: strin
   requireShape(m, [B, T], `${what} mask`);
   const v = m.view();
   const read = new Uint8Array(B * T);
+  for (let i = 0; i < B * T; i++) {
+    if (Number.isNaN(v[i])) throw new RangeError(`${what} mask contains NaN at [${Math.floor(i / T)}, ${i % T}]`);
+    read[i] = v[i] !== 0 ? 1 : 0;
+  }
+  return maskFromRead(read, B, T);
+}
+
+/** Keras semantics for a 0/1 step mask: outputs before the first valid step are 0. */
+function maskFromRead(read: Uint8Array, B: number, T: number): StepMask {
   const zeroOutput = new Uint8Array(B * T);
   const empty = new Uint8Array(B);
   for (let b = 0; b < B; b++) {
     let seen = false;
     for (let t = 0; t < T; t++) {
-      const x = v[b * T + t];
-      if (Number.isNaN(x)) throw new RangeError(`${what} mask contains NaN at [${b}, ${t}]`);
-      read[b * T + t] = x !== 0 ? 1 : 0;
-      seen = seen || x !== 0;
+      seen = seen || read[b * T + t] === 1;
       zeroOutput[b * T + t] = seen ? 0 : 1;
     }
     empty[b] = seen ? 0 : 1;
   }
-  return { read, zeroOutput, empty };
+  return { read, zeroOutput, empty, lengths: null };
 }
 
 /** Sequence lengths (B), each in [1, T]: int32 tensor or array of integers. */
@@ -60,17 +68,45 @@ export function maskFromLengths(value: unknown, B: number, T: number, what: stri
   }
   const read = new Uint8Array(B * T);
   const zeroOutput = new Uint8Array(B * T);
+  const checked = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const len = lengths[b];
     if (typeof len !== 'number' || !Number.isInteger(len) || len < 1 || len > T) {
       throw new RangeError(`${what} lengths[${b}] must be an integer between 1 and ${T} (the timesteps of ${formatShape([B, T])}), got ${String(len)}`);
     }
+    checked[b] = len;
     for (let t = 0; t < T; t++) {
       read[b * T + t] = t < len ? 1 : 0;
       zeroOutput[b * T + t] = t < len ? 0 : 1;
     }
   }
-  return { read, zeroOutput, empty: new Uint8Array(B) };
+  return { read, zeroOutput, empty: new Uint8Array(B), lengths: checked };
+}
+
+/**
+ * Reverses each sequence of x (B, T, F) in time: all of it, or with lengths
+ * only its first lengths[b] steps (PyTorch's backward direction over packed
+ * sequences; the padding stays where it is). Its own inverse.
+ */
+export function reverseSequence(x: Float32Array, B: number, T: number, F: number, lengths: ArrayLike<number> | null): Float32Array {
+  const out = x.slice();
+  for (let b = 0; b < B; b++) {
+    const len = lengths ? lengths[b] : T;
+    for (let t = 0; t < len; t++) out.set(x.subarray((b * T + t) * F, (b * T + t + 1) * F), (b * T + len - 1 - t) * F);
+  }
+  return out;
+}
+
+/**
+ * The steps of the time-reversed sequence: a Keras mask is reversed with
+ * the sequence (padding then comes first and is skipped); lengths stay as
+ * they are, since only the valid part is reversed.
+ */
+export function reverseSteps(steps: StepMask, B: number, T: number): StepMask {
+  if (steps.lengths) return steps;
+  const read = new Uint8Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) read[b * T + t] = steps.read[b * T + T - 1 - t];
+  return maskFromRead(read, B, T);
 }
 
 /** A copy of a (B, T, H) sequence with the constant-zero positions zeroed. */

@@ -1,0 +1,281 @@
+/**
+ * The Bidirectional wrapper (Keras `Bidirectional`, tfjs
+ * `layers.bidirectional`): runs a recurrent layer forwards and a copy of it
+ * backwards over the same sequences and merges their outputs.
+ *
+ * As Keras: the weights are the forward layer's then the backward layer's;
+ * `initialState` is the forward states then the backward ones; with
+ * `returnState` the result is `[output, ...forwardStates, ...backwardStates]`;
+ * the backward layer's sequence output is put back in input time order before
+ * merging; with a mask, padded outputs are zeros. With `lengths` (PyTorch
+ * semantics) the backward direction reads each sequence's valid part
+ * reversed.
+ */
+import { float32Tensor, type Tensor } from '../../tensor.js';
+import { requireFinite, requireOneOf, requireShape, requireTensor } from '../../validate.js';
+import { Layer, type LayerArgs, type Shape } from '../layer.js';
+import { GRU } from './gru.js';
+import { LSTM } from './lstm.js';
+import type { Float32Tensor, RecurrentCallArgs } from './recurrentLayer.js';
+import { maskFromLengths, maskFromTensor, reverseSequence, zeroSequence, type StepMask } from './stepMask.js';
+
+/** How the two directions' outputs are combined (Keras `merge_mode`). */
+export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
+const MERGE_MODES: readonly string[] = ['concat', 'sum', 'mul', 'ave'];
+
+/** Options of {@link Bidirectional}. */
+export interface BidirectionalLayerArgs extends LayerArgs {
+  /** The recurrent layer to run in both directions (a GRU or an LSTM). */
+  layer: GRU | LSTM;
+  /** `'concat'` (default), `'sum'`, `'mul'`, `'ave'`, or null for `[forward, backward]`. */
+  mergeMode?: MergeMode;
+}
+
+/** Gradients from {@link Bidirectional.backward}. */
+export interface BidirectionalBackwardResult {
+  dx: Tensor<'float32'>;
+  /** dL/d(initial states): the forward layer's, then the backward layer's. */
+  dInitialState: Tensor<'float32'>[];
+}
+
+interface Saved {
+  B: number;
+  T: number;
+  forwardSeq: Float32Array | null;
+  backwardSeq: Float32Array | null;
+  steps: StepMask | null;
+}
+
+export class Bidirectional extends Layer {
+  /** Keras class name. */
+  static readonly className = 'Bidirectional';
+  readonly forwardLayer: GRU | LSTM;
+  readonly backwardLayer: GRU | LSTM;
+  readonly mergeMode: MergeMode;
+  private saved: Saved | null = null;
+
+  constructor(args: BidirectionalLayerArgs) {
+    if (args === null || typeof args !== 'object') throw new TypeError('layers.bidirectional(args): args must be an object like {layer: layers.gru({units: 8})}');
+    const inner = args.layer;
+    if (!(inner instanceof GRU) && !(inner instanceof LSTM)) {
+      throw new TypeError('layers.bidirectional: layer must be a GRU or an LSTM layer');
+    }
+    super({ ...args, inputShape: args.inputShape ?? (inner.batchInputShape ? inner.batchInputShape.slice(1) : undefined) }, 'bidirectional');
+    this.mergeMode = args.mergeMode === undefined ? 'concat' : args.mergeMode === null ? null : (requireOneOf(args.mergeMode, 'mergeMode', MERGE_MODES) as MergeMode);
+    this.forwardLayer = copyOf(inner, `forward_${inner.name}`, inner.goBackwards);
+    this.backwardLayer = copyOf(inner, `backward_${inner.name}`, !inner.goBackwards);
+    if (inner.built) this.build([null, null, inner.getWeights()[0].shape[0]]);
+  }
+
+  private get units(): number {
+    return this.forwardLayer.units;
+  }
+
+  private get stateCount(): number {
+    return this.forwardLayer instanceof LSTM ? 2 : 1;
+  }
+
+  build(inputShape: Shape): void {
+    this.forwardLayer.build(inputShape);
+    this.backwardLayer.build(inputShape);
+    this.built = true;
+  }
+
+  computeOutputShape(inputShape: Shape): Shape | Shape[] {
+    const inner = this.forwardLayer.computeOutputShape(inputShape);
+    const out = (Array.isArray(inner[0]) ? inner[0] : inner) as Shape;
+    const merged: Shape = this.mergeMode === 'concat' ? [...out.slice(0, -1), 2 * this.units] : out;
+    const outputs: Shape[] = this.mergeMode === null ? [out, out] : [merged];
+    if (!this.forwardLayer.returnState) return outputs.length === 1 ? outputs[0] : outputs;
+    const state: Shape = [inputShape[0], this.units];
+    return [...outputs, ...Array.from({ length: 2 * this.stateCount }, () => state)];
+  }
+
+  /** The forward layer's weights, then the backward layer's. */
+  getWeights(): Float32Tensor[] {
+    return [...this.forwardLayer.getWeights(), ...this.backwardLayer.getWeights()];
+  }
+
+  /** The forward layer's weights, then the backward layer's, each in its layer's order. */
+  setWeights(weights: Tensor[]): void {
+    if (!Array.isArray(weights) || weights.length % 2 !== 0) {
+      throw new RangeError(`Bidirectional ${this.name}: setWeights expects the forward layer's weights then the backward layer's (an even count), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    }
+    const half = weights.length / 2;
+    this.forwardLayer.setWeights(weights.slice(0, half));
+    this.backwardLayer.setWeights(weights.slice(half));
+    this.built = true;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    const inner = this.forwardLayer;
+    return {
+      ...super.getConfig(),
+      mergeMode: this.mergeMode,
+      layer: { className: inner instanceof LSTM ? 'LSTM' : 'GRU', config: { ...inner.getConfig(), name: inner.name.replace(/^forward_/, '') } },
+    };
+  }
+
+  /**
+   * Runs both directions over x (B, T, I). `initialState` holds the forward
+   * layer's states then the backward layer's. Resolves to the merged output,
+   * `[forward, backward]` when mergeMode is null, followed by the states
+   * when the layer returns them.
+   */
+  async apply(inputs: Tensor, kwargs: RecurrentCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
+    if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
+      throw new TypeError(`Bidirectional ${this.name}: the second argument must be an object like {initialState, mask, training}`);
+    }
+    const count = this.stateCount;
+    let fwdStates: Tensor[] | undefined;
+    let bwdStates: Tensor[] | undefined;
+    if (kwargs.initialState !== undefined && kwargs.initialState !== null) {
+      const list = Array.isArray(kwargs.initialState) ? kwargs.initialState : [kwargs.initialState];
+      if (list.length !== 2 * count) {
+        throw new RangeError(`Bidirectional ${this.name}: initialState must hold ${2 * count} tensors (the forward layer's ${count}, then the backward layer's), got ${list.length}`);
+      }
+      fwdStates = list.slice(0, count);
+      bwdStates = list.slice(count);
+    }
+    const { initialState: _ignored, ...rest } = kwargs;
+    // Both directions check the input the same way; run them side by side.
+    const [fwd, bwd] = (await Promise.all([
+      this.forwardLayer.apply(inputs, { ...rest, initialState: fwdStates }),
+      this.backwardLayer.apply(inputs, { ...rest, initialState: bwdStates }),
+    ])) as [Float32Tensor | Float32Tensor[], Float32Tensor | Float32Tensor[]];
+    this.built = true;
+    const fList = Array.isArray(fwd) ? fwd : [fwd];
+    const bList = Array.isArray(bwd) ? bwd : [bwd];
+    const [B, T] = inputs.shape;
+    const steps = this.stepsOf(kwargs, B, T);
+    const H = this.units;
+    let fOut = fList[0].view();
+    let bOut = bList[0].view();
+    if (this.forwardLayer.returnSequences) {
+      // The backward layer's outputs back in input time order; padded steps 0.
+      bOut = reverseSequence(bOut, B, T, H, steps?.lengths ?? null);
+      if (steps) {
+        fOut = zeroSequence(fOut, { ...steps, zeroOutput: invert(steps.read) }, H);
+        bOut = zeroSequence(bOut, { ...steps, zeroOutput: invert(steps.read) }, H);
+      }
+    }
+    this.saved = kwargs.training ? { B, T, forwardSeq: fOut, backwardSeq: bOut, steps } : null;
+    const shape = this.forwardLayer.returnSequences ? [B, T, H] : [B, H];
+    const outputs = this.mergeMode === null ? [float32Tensor(fOut, shape), float32Tensor(bOut, shape)] : [float32Tensor(merge(this.mergeMode, fOut, bOut, H), this.mergeMode === 'concat' ? [...shape.slice(0, -1), 2 * H] : shape)];
+    if (!this.forwardLayer.returnState) return outputs.length === 1 ? outputs[0] : outputs;
+    return [...outputs, ...fList.slice(1), ...bList.slice(1)];
+  }
+
+  /**
+   * Backpropagates through the last training call: `dOutput` is dL/d(output)
+   * (for mergeMode null, `[dForward, dBackward]`), `dStates` the gradients of
+   * the returned states (forward's, then backward's; null for none).
+   */
+  async backward(dOutput: Tensor | Tensor[] | null, ...dStates: Array<Tensor | null>): Promise<BidirectionalBackwardResult> {
+    if (!this.saved) throw new Error(`Bidirectional ${this.name}: backward needs a preceding apply(x, {training: true})`);
+    const { B, T, forwardSeq, backwardSeq, steps } = this.saved;
+    const H = this.units;
+    const count = this.stateCount;
+    if (dStates.length > 2 * count) throw new RangeError(`Bidirectional ${this.name}: backward takes at most ${2 * count} state gradients, got ${dStates.length}`);
+    const seq = this.forwardLayer.returnSequences;
+    const shape = seq ? [B, T, H] : [B, H];
+    let dF: Float32Array | null = null;
+    let dB: Float32Array | null = null;
+    if (dOutput !== null && dOutput !== undefined) {
+      [dF, dB] = this.splitGradient(dOutput, forwardSeq as Float32Array, backwardSeq as Float32Array, shape);
+      if (seq) {
+        if (steps) {
+          // Padded outputs are constants: no gradient.
+          dF = zeroSequence(dF, { ...steps, zeroOutput: invert(steps.read) }, H);
+          dB = zeroSequence(dB, { ...steps, zeroOutput: invert(steps.read) }, H);
+        }
+        dB = reverseSequence(dB, B, T, H, steps?.lengths ?? null);
+      }
+    }
+    const fStates = dStates.slice(0, count);
+    const bStates = dStates.slice(count);
+    const call = async (layer: GRU | LSTM, d: Float32Array | null, ds: Array<Tensor | null>) => {
+      const dt = d ? float32Tensor(d, shape) : null;
+      return layer instanceof LSTM ? layer.backward(dt, ds[0] ?? null, ds[1] ?? null) : layer.backward(dt, ds[0] ?? null);
+    };
+    const [rf, rb] = await Promise.all([call(this.forwardLayer, dF, fStates), call(this.backwardLayer, dB, bStates)]);
+    const dx = rf.dx.dataSync();
+    const dxb = rb.dx.view();
+    for (let i = 0; i < dx.length; i++) dx[i] += dxb[i];
+    const asList = (d: Float32Tensor | Float32Tensor[]) => (Array.isArray(d) ? d : [d]);
+    return { dx: float32Tensor(dx, rf.dx.shape), dInitialState: [...asList(rf.dInitialState), ...asList(rb.dInitialState)] };
+  }
+
+  /** Gradients of the weights from the last backward, in getWeights order. */
+  getGradients(): Float32Tensor[] {
+    return [...this.forwardLayer.getGradients(), ...this.backwardLayer.getGradients()];
+  }
+
+  private stepsOf(kwargs: RecurrentCallArgs, B: number, T: number): StepMask | null {
+    const what = `Bidirectional ${this.name}`;
+    if (kwargs.mask != null) return maskFromTensor(kwargs.mask, B, T, what);
+    if (kwargs.lengths != null) return maskFromLengths(kwargs.lengths, B, T, what);
+    return null;
+  }
+
+  /** dL/d(merged output) -> dL/d(forward output), dL/d(backward output). */
+  private splitGradient(dOutput: Tensor | Tensor[], fOut: Float32Array, bOut: Float32Array, shape: number[]): [Float32Array, Float32Array] {
+    const what = `Bidirectional ${this.name} dOutput`;
+    const H = this.units;
+    const check = (t: unknown, expected: number[], name: string): Float32Array => {
+      const tt = requireTensor(t, name);
+      requireShape(tt, expected, name);
+      const v = tt.view() as Float32Array;
+      requireFinite(v, name);
+      return v;
+    };
+    if (this.mergeMode === null) {
+      if (!Array.isArray(dOutput) || dOutput.length !== 2) throw new TypeError(`${what}: with mergeMode null, pass [dForward, dBackward]`);
+      return [check(dOutput[0], shape, `${what}[0]`).slice(), check(dOutput[1], shape, `${what}[1]`).slice()];
+    }
+    if (this.mergeMode === 'concat') {
+      const d = check(dOutput, [...shape.slice(0, -1), 2 * H], what);
+      const rows = d.length / (2 * H);
+      const dF = new Float32Array(rows * H), dB = new Float32Array(rows * H);
+      for (let r = 0; r < rows; r++) {
+        dF.set(d.subarray(r * 2 * H, r * 2 * H + H), r * H);
+        dB.set(d.subarray(r * 2 * H + H, (r + 1) * 2 * H), r * H);
+      }
+      return [dF, dB];
+    }
+    const d = check(dOutput, shape, what);
+    if (this.mergeMode === 'sum') return [d.slice(), d.slice()];
+    if (this.mergeMode === 'ave') return [d.map((v) => v / 2), d.map((v) => v / 2)];
+    // mul: d(f*b)/df = b and /db = f.
+    return [d.map((v, i) => v * bOut[i]), d.map((v, i) => v * fOut[i])];
+  }
+}
+
+/** A fresh layer with the same configuration and weights (if built). */
+function copyOf(layer: GRU | LSTM, name: string, goBackwards: boolean): GRU | LSTM {
+  const config = { ...layer.getConfig(), name, goBackwards } as never;
+  const copy = layer instanceof LSTM ? new LSTM(config) : new GRU(config);
+  if (layer.built) copy.setWeights(layer.getWeights());
+  return copy;
+}
+
+function invert(read: Uint8Array): Uint8Array {
+  return read.map((v) => (v ? 0 : 1));
+}
+
+/** Merges two (…, H) arrays. */
+function merge(mode: Exclude<MergeMode, null>, f: Float32Array, b: Float32Array, H: number): Float32Array {
+  if (mode === 'concat') {
+    const rows = f.length / H;
+    const out = new Float32Array(2 * f.length);
+    for (let r = 0; r < rows; r++) {
+      out.set(f.subarray(r * H, (r + 1) * H), r * 2 * H);
+      out.set(b.subarray(r * H, (r + 1) * H), r * 2 * H + H);
+    }
+    return out;
+  }
+  if (mode === 'sum') return f.map((v, i) => v + b[i]);
+  if (mode === 'mul') return f.map((v, i) => v * b[i]);
+  return f.map((v, i) => (v + b[i]) / 2);
+}
+
