@@ -13,6 +13,7 @@ export { GRU, type GRULayerArgs, type GRUCallArgs, type GRUBackwardResult } from
 export { LSTM, type LSTMLayerArgs, type LSTMCallArgs, type LSTMBackwardResult } from './layers/recurrent/lstm.js';
 export { Bidirectional, type BidirectionalLayerArgs, type BidirectionalBackwardResult, type MergeMode } from './layers/recurrent/bidirectional.js';
 export { RecurrentLayer, type RecurrentLayerArgs, type RecurrentCallArgs } from './layers/recurrent/recurrentLayer.js';
+export { gruWeightsFromTorch, gruWeightsToTorch, lstmWeightsFromTorch, lstmWeightsToTorch, type TorchRecurrentWeights } from './io/torchLayout.js';
 export { getBackend, setBackend, setNumThreads, getNumThreads, backendInfo } from './backend/index.js';
 export type { BackendInfo, BackendName } from './backend/types.js';
 export type { CandidateActivation, GateActivation } from './backend/types.js';

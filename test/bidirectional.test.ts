@@ -6,18 +6,12 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GRU, LSTM, layers, setBackend, tensor, type Tensor } from '../lib/index.js';
-import { GATE_NAME, listCases, loadCase, toleranceRatio, torchToKeras, values, type GoldenCase, type GoldenTensor } from './helpers/golden.js';
+import { GATE_NAME, listCases, loadCase, toleranceRatio, torchLstmToKeras, torchToKeras, values, type GoldenCase, type GoldenTensor } from './helpers/golden.js';
 import { rng, uniform } from './helpers/random.js';
 
 const cases = listCases('rnn')
   .map((f) => loadCase(f))
   .filter((c) => c.config.bidirectional);
-
-function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(m.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
-  return out;
-}
 
 /** Keras-layout weights of layer k, direction d: [kernel, recurrentKernel, bias]. */
 function weights(c: GoldenCase, source: Record<string, GoldenTensor>, k: number, d: number, gradients: boolean): Float32Array[] {
@@ -29,8 +23,9 @@ function weights(c: GoldenCase, source: Record<string, GoldenTensor>, k: number,
     return [w.kernel, w.recurrentKernel, w.bias];
   }
   if (c.convention === 'D') {
-    const bih = values(source[`bias_ih${sfx}`]), bhh = values(source[`bias_hh${sfx}`]);
-    return [transpose(values(source[`weight_ih${sfx}`]), 4 * H, Ik), transpose(values(source[`weight_hh${sfx}`]), 4 * H, H), gradients ? bih : bih.map((v, j) => v + bhh[j])];
+    const bih = values(source[`bias_ih${sfx}`]);
+    const w = torchLstmToKeras(values(source[`weight_ih${sfx}`]), values(source[`weight_hh${sfx}`]), bih, gradients ? new Float32Array(bih.length) : values(source[`bias_hh${sfx}`]), Ik, H);
+    return [w.kernel, w.recurrentKernel, w.bias];
   }
   return [values(source[`kernel${sfx}`]), values(source[`recurrent_kernel${sfx}`]), values(source[`bias${sfx}`])];
 }

@@ -7,18 +7,12 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setBackend } from '../lib/index.js';
-import { listCases, loadCase, toleranceRatio, values, type GoldenCase, type GoldenTensor } from './helpers/golden.js';
+import { listCases, loadCase, toleranceRatio, torchLstmToKeras, values, type GoldenCase, type GoldenTensor } from './helpers/golden.js';
 import { runLstmStack, type LstmStackWeights } from './helpers/stack.js';
 
 const cases = listCases('rnn')
   .map((f) => loadCase(f))
   .filter((c) => c.config.cell === 'lstm');
-
-function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(m.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
-  return out;
-}
 
 /** Keras-layout weights (or their gradients) of every layer and direction. */
 function kerasWeights(c: GoldenCase, source: Record<string, GoldenTensor>, gradients: boolean): LstmStackWeights[] {
@@ -28,10 +22,11 @@ function kerasWeights(c: GoldenCase, source: Record<string, GoldenTensor>, gradi
     for (let d = 0; d < D; d++) {
       const sfx = `_l${k}${d === 1 ? '_reverse' : ''}`;
       const Ik = k === 0 ? I : D * H;
-      const bih = values(source[`bias_ih${sfx}`]), bhh = values(source[`bias_hh${sfx}`]);
-      // The gradient of the summed bias equals the gradient of either torch bias.
-      const bias = gradients ? bih : bih.map((v, j) => v + bhh[j]);
-      out.push({ kernel: transpose(values(source[`weight_ih${sfx}`]), 4 * H, Ik), recurrentKernel: transpose(values(source[`weight_hh${sfx}`]), 4 * H, H), bias });
+      const bih = values(source[`bias_ih${sfx}`]);
+      // The gradient of the summed bias equals the gradient of either torch
+      // bias: converting the gradients with a zero bias_hh gives it.
+      const w = torchLstmToKeras(values(source[`weight_ih${sfx}`]), values(source[`weight_hh${sfx}`]), bih, gradients ? new Float32Array(bih.length) : values(source[`bias_hh${sfx}`]), Ik, H);
+      out.push(w);
     }
   return out;
 }

@@ -90,7 +90,8 @@ describe.each(['native', 'js'] as const)('layer API on the %s backend', (backend
     const gru = layers.gru({ units: H, returnSequences: true, returnState: true, seed: 2 });
     const xs = x();
     await expect(gru.apply(xs, { mask: tensor(new Uint8Array(B * (T + 1)), [B, T + 1], 'bool') })).rejects.toThrow(/mask must have shape \[2, 5\]/);
-    await expect(gru.apply(xs, { lengths: [5, 0] })).rejects.toThrow(/lengths\[1\] must be an integer between 1 and 5/);
+    await expect(gru.apply(xs, { lengths: [5, -1] })).rejects.toThrow(/lengths\[1\] must be an integer between 0 and 5/);
+    await expect(gru.apply(xs, { lengths: [5, 2.5] })).rejects.toThrow(/lengths\[1\]/);
     await expect(gru.apply(xs, { lengths: [5] })).rejects.toThrow(/one length per sequence \(2\)/);
     await expect(gru.apply(xs, { lengths: tensor([5, 6], [2], 'int32') })).rejects.toThrow(/lengths\[1\]/);
     await expect(gru.apply(xs, { lengths: [5, 3], mask: tensor(new Uint8Array(B * T), [B, T], 'bool') })).rejects.toThrow(/either mask or lengths/);
@@ -104,6 +105,12 @@ describe.each(['native', 'js'] as const)('layer API on the %s backend', (backend
       expect(s[(T + 3) * H + j]).toBe(0);
       expect(s[(T + 4) * H + j]).toBe(0);
     }
+    // A length-0 sequence keeps its initial state and outputs zeros; length 1 reads one step.
+    const h0 = tensor(uniform(B * H, 0.5, rng(9)), [B, H]);
+    const [seq0, h0out] = (await gru.apply(xs, { lengths: [0, 1], initialState: [h0] })) as Tensor[];
+    expect(Array.from(h0out.dataSync().subarray(0, H))).toEqual(Array.from(h0.dataSync().subarray(0, H)));
+    expect(Array.from(seq0.dataSync().subarray(0, T * H)).every((v) => v === 0)).toBe(true);
+    expect(Array.from(h0out.dataSync().subarray(H))).toEqual(Array.from(seq0.dataSync().subarray(T * H, T * H + H)));
     // The same sequence cut to its 3 steps gives the same state.
     const short = tensor(xs.dataSync().slice(T * I, T * I + 3 * I), [1, 3, I]);
     const [, hShort] = (await gru.apply(short)) as Tensor[];

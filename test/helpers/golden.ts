@@ -1,6 +1,7 @@
 /** Reads the golden reference cases copied from ../shared/golden (README in test/fixtures/golden). */
 import fs from 'node:fs';
 import path from 'node:path';
+import { gruWeightsFromTorch, lstmWeightsFromTorch, tensor } from '../../lib/index.js';
 
 export interface GoldenTensor {
   dtype: 'float32' | 'int32';
@@ -75,22 +76,26 @@ export function toleranceRatio(got: ArrayLike<number>, want: ArrayLike<number>, 
 export const GATE_NAME = { sigmoid: 'sigmoid', hard_sigmoid: 'hardSigmoid', hard_sigmoid_keras3: 'hardSigmoidKeras3' } as const;
 
 /**
- * PyTorch layout (convention A: weight_ih (3H, I) rows r|z|n, separate
- * biases) -> Keras layout (kernel (I, 3H) columns z|r|h, bias (2, 3H)).
+ * PyTorch layout (convention A) -> Keras layout through the library's public
+ * converter, so every PyTorch golden case exercises it.
  */
 export function torchToKeras(weightIh: Float32Array, weightHh: Float32Array, biasIh: Float32Array, biasHh: Float32Array, I: number, H: number) {
-  const order = [1, 0, 2]; // Keras block k takes torch block order[k]
-  const transposeBlocks = (w: Float32Array, cols: number): Float32Array => {
-    const out = new Float32Array(cols * 3 * H);
-    for (let k = 0; k < 3; k++)
-      for (let row = 0; row < H; row++)
-        for (let c = 0; c < cols; c++) out[c * 3 * H + k * H + row] = w[(order[k] * H + row) * cols + c];
-    return out;
-  };
-  const bias = new Float32Array(6 * H);
-  for (let k = 0; k < 3; k++) {
-    bias.set(biasIh.subarray(order[k] * H, order[k] * H + H), k * H);
-    bias.set(biasHh.subarray(order[k] * H, order[k] * H + H), 3 * H + k * H);
-  }
-  return { kernel: transposeBlocks(weightIh, I), recurrentKernel: transposeBlocks(weightHh, H), bias };
+  const [kernel, recurrentKernel, bias] = gruWeightsFromTorch({
+    weight_ih: tensor(weightIh, [3 * H, I]),
+    weight_hh: tensor(weightHh, [3 * H, H]),
+    bias_ih: tensor(biasIh, [3 * H]),
+    bias_hh: tensor(biasHh, [3 * H]),
+  }).map((t) => t.dataSync());
+  return { kernel, recurrentKernel, bias };
+}
+
+/** PyTorch nn.LSTM layout (convention D) -> Keras layout through the public converter. */
+export function torchLstmToKeras(weightIh: Float32Array, weightHh: Float32Array, biasIh: Float32Array, biasHh: Float32Array, I: number, H: number) {
+  const [kernel, recurrentKernel, bias] = lstmWeightsFromTorch({
+    weight_ih: tensor(weightIh, [4 * H, I]),
+    weight_hh: tensor(weightHh, [4 * H, H]),
+    bias_ih: tensor(biasIh, [4 * H]),
+    bias_hh: tensor(biasHh, [4 * H]),
+  }).map((t) => t.dataSync());
+  return { kernel, recurrentKernel, bias };
 }

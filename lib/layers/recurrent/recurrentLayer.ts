@@ -59,7 +59,7 @@ export interface RecurrentCallArgs extends CallArgs {
    */
   mask?: Tensor;
   /**
-   * Sequence lengths (B), each in [1, T] (PyTorch packed-sequence
+   * Sequence lengths (B), each in [0, T] (PyTorch packed-sequence
    * semantics): steps from `lengths[b]` on are padding, leave the state
    * unchanged, and their outputs are 0.
    */

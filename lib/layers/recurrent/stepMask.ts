@@ -53,7 +53,10 @@ function maskFromRead(read: Uint8Array, B: number, T: number): StepMask {
   return { read, zeroOutput, empty, lengths: null };
 }
 
-/** Sequence lengths (B), each in [1, T]: int32 tensor or array of integers. */
+/**
+ * Sequence lengths (B), each in [0, T]: int32 tensor or array of integers. A
+ * length-0 sequence keeps its initial state and outputs zeros.
+ */
 export function maskFromLengths(value: unknown, B: number, T: number, what: string): StepMask {
   let lengths: ArrayLike<number>;
   if (value instanceof Tensor) {
@@ -71,8 +74,8 @@ export function maskFromLengths(value: unknown, B: number, T: number, what: stri
   const checked = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const len = lengths[b];
-    if (typeof len !== 'number' || !Number.isInteger(len) || len < 1 || len > T) {
-      throw new RangeError(`${what} lengths[${b}] must be an integer between 1 and ${T} (the timesteps of ${formatShape([B, T])}), got ${String(len)}`);
+    if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || len > T) {
+      throw new RangeError(`${what} lengths[${b}] must be an integer between 0 and ${T} (the timesteps of ${formatShape([B, T])}), got ${String(len)}`);
     }
     checked[b] = len;
     for (let t = 0; t < T; t++) {
