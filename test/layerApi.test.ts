@@ -117,3 +117,32 @@ describe.each(['native', 'js'] as const)('layer API on the %s backend', (backend
     for (let j = 0; j < H; j++) expect(hShort.dataSync()[j]).toBeCloseTo(hv[H + j], 6);
   });
 });
+
+describe.each(['native', 'js'] as const)('stateful layers on the %s backend', (backendName) => {
+  beforeEach(() => setBackend(backendName));
+
+  it.each(['gru', 'lstm'] as const)('%s: three batches in a row equal one long sequence; resetStates starts afresh', async (kind) => {
+    const make = (stateful: boolean) => (kind === 'gru' ? layers.gru({ units: H, returnSequences: true, stateful, seed: 8 }) : layers.lstm({ units: H, returnSequences: true, stateful, seed: 8 }));
+    const whole = tensor(uniform(B * 3 * T * I, 1, rng(12)), [B, 3 * T, I]);
+    const long = (await make(false).apply(whole)) as Tensor;
+    const stateful = make(true);
+    const parts: Float32Array[] = [];
+    for (let k = 0; k < 3; k++) {
+      const chunk = new Float32Array(B * T * I);
+      for (let b = 0; b < B; b++) chunk.set(whole.dataSync().subarray((b * 3 * T + k * T) * I, (b * 3 * T + (k + 1) * T) * I), b * T * I);
+      parts.push(((await stateful.apply(tensor(chunk, [B, T, I]))) as Tensor).dataSync());
+    }
+    const lv = long.dataSync();
+    for (let k = 0; k < 3; k++)
+      for (let b = 0; b < B; b++)
+        for (let i = 0; i < T * H; i++) expect(parts[k][b * T * H + i]).toBeCloseTo(lv[(b * 3 * T + k * T) * H + i], 5);
+    // A new batch size is refused until the states are reset.
+    await expect(stateful.apply(tensor(new Float32Array(3 * T * I), [3, T, I]))).rejects.toThrow(/carries states for a batch of 2, got a batch of 3/);
+    stateful.resetStates();
+    const first = ((await stateful.apply(tensor(new Float32Array(B * T * I), [B, T, I]))) as Tensor).dataSync();
+    const fresh = ((await make(false).apply(tensor(new Float32Array(B * T * I), [B, T, I]))) as Tensor).dataSync();
+    expect(Array.from(first)).toEqual(Array.from(fresh));
+    expect(() => make(false).resetStates()).toThrow(/for stateful layers/);
+    expect(stateful.getConfig()).toMatchObject({ stateful: true });
+  });
+});

@@ -44,6 +44,12 @@ export interface RecurrentLayerArgs extends LayerArgs {
    * only the valid part is reversed (PyTorch's backward direction).
    */
   goBackwards?: boolean;
+  /**
+   * Carry the last states of each call over as the initial states of the
+   * next (Keras): consecutive batches continue the same sequences, so the
+   * batch size must stay the same. `resetStates()` starts afresh.
+   */
+  stateful?: boolean;
   /** Seed for the initial weights. */
   seed?: number;
 }
@@ -85,10 +91,13 @@ export abstract class RecurrentLayer extends Layer {
   readonly returnSequences: boolean;
   readonly returnState: boolean;
   readonly goBackwards: boolean;
+  readonly stateful: boolean;
   readonly seed: number | undefined;
   /** Features per timestep, I; known once built. */
   protected inputSize = 0;
   protected gradients: Float32Tensor[] | null = null;
+  /** stateful: the last states of the previous call, one (B, H) array each. */
+  private carried: Float32Array[] | null = null;
 
   /**
    * @param label the Keras class name used in messages (`GRU`, `LSTM`)
@@ -110,6 +119,7 @@ export abstract class RecurrentLayer extends Layer {
     this.returnSequences = optionalBool(args.returnSequences, 'returnSequences', false);
     this.returnState = optionalBool(args.returnState, 'returnState', false);
     this.goBackwards = optionalBool(args.goBackwards, 'goBackwards', false);
+    this.stateful = optionalBool(args.stateful, 'stateful', false);
     if (args.seed !== undefined) requireInt(args.seed, 'seed', 0, 2 ** 32 - 1);
     this.seed = args.seed;
     if (this.batchInputShape && this.batchInputShape.length !== 3) {
@@ -162,6 +172,7 @@ export abstract class RecurrentLayer extends Layer {
       returnSequences: this.returnSequences,
       returnState: this.returnState,
       goBackwards: this.goBackwards,
+      stateful: this.stateful,
     };
     if (this.seed !== undefined) config.seed = this.seed;
     return config;
@@ -202,7 +213,7 @@ export abstract class RecurrentLayer extends Layer {
     if (this.built) requireShape(x, [null, null, this.inputSize], `${what} input (built for ${this.inputSize} features)`);
     let xv = x.view() as Float32Array;
     requireFinite(xv, `${what} input`);
-    const states = this.initialStates(args.initialState, B);
+    const states = this.stateful && args.initialState == null && this.carried ? this.carriedStates(B) : this.initialStates(args.initialState, B);
     if (args.mask != null && args.lengths != null) throw new TypeError(`${what}: give either mask or lengths, not both`);
     let steps = args.mask != null ? maskFromTensor(args.mask, B, T, what) : args.lengths != null ? maskFromLengths(args.lengths, B, T, what) : null;
     const training = optionalBool(args.training, 'training', false);
@@ -221,6 +232,7 @@ export abstract class RecurrentLayer extends Layer {
   protected outputs(output: Float32Array, lastStates: Float32Array[], steps: StepMask | null, B: number, T: number): Float32Tensor | Float32Tensor[] {
     const H = this.units;
     const last = lastStates[0];
+    if (this.stateful) this.carried = lastStates.map((s) => s.slice());
     const out = this.returnSequences
       ? float32Tensor(steps ? zeroSequence(output, steps, H) : output, [B, T, H])
       : float32Tensor(steps ? zeroEmptyRows(last, steps, H) : last, [B, H]);
@@ -270,6 +282,30 @@ export abstract class RecurrentLayer extends Layer {
       else for (let k = 0; k < acc.length; k++) acc[k] += dv[k];
     });
     return { dSequence, dLast };
+  }
+
+  /**
+   * stateful: forget the carried states, so the next call starts from zeros,
+   * or from `states` (one (B, H) tensor per state) when given.
+   */
+  resetStates(states?: Tensor | Tensor[]): void {
+    if (!this.stateful) throw new Error(`${this.label} ${this.name}: resetStates() is for stateful layers (stateful: true)`);
+    if (states === undefined || states === null) {
+      this.carried = null;
+      return;
+    }
+    const list = Array.isArray(states) ? states : [states];
+    const first = requireTensor(list[0], `${this.label} ${this.name} resetStates(states)[0]`);
+    this.carried = this.initialStates(list, first.shape[0]).map((s) => s.slice());
+  }
+
+  private carriedStates(B: number): Float32Array[] {
+    const carried = this.carried as Float32Array[];
+    const had = carried[0].length / this.units;
+    if (had !== B) {
+      throw new RangeError(`${this.label} ${this.name} is stateful and carries states for a batch of ${had}, got a batch of ${B}; keep the batch size or call resetStates()`);
+    }
+    return carried;
   }
 
   /** dL/dx in the input's time order, from the kernel's (reversed when goBackwards). */
