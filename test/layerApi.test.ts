@@ -130,7 +130,7 @@ describe.each(['native', 'js'] as const)('stateful layers on the %s backend', (b
     for (let k = 0; k < 3; k++) {
       const chunk = new Float32Array(B * T * I);
       for (let b = 0; b < B; b++) chunk.set(whole.dataSync().subarray((b * 3 * T + k * T) * I, (b * 3 * T + (k + 1) * T) * I), b * T * I);
-      parts.push(((await stateful.apply(tensor(chunk, [B, T, I]))) as Tensor).dataSync());
+      parts.push(((await stateful.apply(tensor(chunk, [B, T, I]))) as Tensor<'float32'>).dataSync());
     }
     const lv = long.dataSync();
     for (let k = 0; k < 3; k++)

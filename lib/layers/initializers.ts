@@ -27,14 +27,6 @@ export class Random {
   }
 }
 
-/** Glorot (Xavier) uniform for a (fanIn, fanOut) matrix: U(-l, l), l = sqrt(6 / (fanIn + fanOut)). */
-export function glorotUniform(fanIn: number, fanOut: number, rng: Random): Float32Array {
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  const out = new Float32Array(fanIn * fanOut);
-  for (let i = 0; i < out.length; i++) out[i] = (2 * rng.next() - 1) * limit;
-  return out;
-}
-
 /**
  * Orthogonal (rows, cols) matrix, as Keras: a normal matrix of shape
  * (max, min) is orthonormalised (QR with a positive diagonal) and transposed
@@ -88,5 +80,136 @@ export function orthogonal(rows: number, cols: number, rng: Random, gain = 1, ge
   // (short, long) -> (long, short): orthonormal columns.
   const out = new Float32Array(rows * cols);
   for (let i = 0; i < short; i++) for (let k = 0; k < long; k++) out[k * cols + i] = gain * v[i * long + k];
+  return out;
+}
+
+/** Names of the built-in initializers (tfjs spelling; Keras's snake_case is accepted too). */
+export type InitializerName =
+  | 'zeros'
+  | 'ones'
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heUniform'
+  | 'heNormal'
+  | 'lecunUniform'
+  | 'lecunNormal'
+  | 'orthogonal'
+  | 'randomNormal'
+  | 'randomUniform'
+  | 'truncatedNormal';
+
+/** An initializer with its options, e.g. `{name: 'randomNormal', mean: 0, stddev: 0.05}`. */
+export interface InitializerConfig {
+  name: InitializerName;
+  /** randomNormal / truncatedNormal */
+  mean?: number;
+  stddev?: number;
+  /** randomUniform */
+  minval?: number;
+  maxval?: number;
+  /** orthogonal */
+  gain?: number;
+}
+
+/** What the layers' `*Initializer` options take. */
+export type InitializerIdentifier = InitializerName | InitializerConfig;
+
+const NAMES: readonly InitializerName[] = [
+  'zeros',
+  'ones',
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'lecunUniform',
+  'lecunNormal',
+  'orthogonal',
+  'randomNormal',
+  'randomUniform',
+  'truncatedNormal',
+];
+
+const snakeToCamel = (s: string): string => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Checks an initializer option and returns it in canonical form. */
+export function checkInitializer(value: unknown, option: string): InitializerConfig {
+  const config = typeof value === 'string' ? { name: value } : value;
+  if (config === null || typeof config !== 'object' || typeof (config as { name?: unknown }).name !== 'string') {
+    throw new TypeError(`${option} must be an initializer name like 'glorotUniform' or an object like {name: 'randomNormal', stddev: 0.05}, got ${JSON.stringify(value)}`);
+  }
+  const c = { ...(config as InitializerConfig) };
+  c.name = snakeToCamel(c.name) as InitializerName;
+  if (!NAMES.includes(c.name)) throw new TypeError(`${option}: unknown initializer ${JSON.stringify((config as { name: string }).name)}; expected one of ${NAMES.join(', ')}`);
+  for (const k of ['mean', 'stddev', 'minval', 'maxval', 'gain'] as const) {
+    if (c[k] !== undefined && (typeof c[k] !== 'number' || !Number.isFinite(c[k]))) throw new TypeError(`${option}.${k} must be a finite number, got ${JSON.stringify(c[k])}`);
+  }
+  if (c.stddev !== undefined && c.stddev < 0) throw new RangeError(`${option}.stddev must be >= 0, got ${c.stddev}`);
+  return c;
+}
+
+/** A normal sample cut at two standard deviations (Keras's truncated normal). */
+function truncated(rng: Random): number {
+  for (;;) {
+    const v = rng.normal();
+    if (Math.abs(v) <= 2) return v;
+  }
+}
+
+/**
+ * Values for a (rows, cols) weight matrix; fanIn = rows, fanOut = cols as
+ * Keras counts them for a 2-D kernel. `gemm` speeds up orthogonal.
+ */
+export function initialize(config: InitializerConfig, rows: number, cols: number, rng: Random, gemm?: (args: SgemmArgs) => void): Float32Array {
+  const n = rows * cols;
+  const out = new Float32Array(n);
+  const uniform = (limit: number) => {
+    for (let i = 0; i < n; i++) out[i] = (2 * rng.next() - 1) * limit;
+  };
+  // Keras's variance scaling with a truncated normal divides by the stddev
+  // of a unit normal truncated at 2.
+  const truncatedNormal = (stddev: number, mean = 0) => {
+    for (let i = 0; i < n; i++) out[i] = mean + stddev * truncated(rng);
+  };
+  const TRUNCATED_STD = 0.8796256610342398;
+  switch (config.name) {
+    case 'zeros':
+      break;
+    case 'ones':
+      out.fill(1);
+      break;
+    case 'glorotUniform':
+      uniform(Math.sqrt(6 / (rows + cols)));
+      break;
+    case 'glorotNormal':
+      truncatedNormal(Math.sqrt(2 / (rows + cols)) / TRUNCATED_STD);
+      break;
+    case 'heUniform':
+      uniform(Math.sqrt(6 / rows));
+      break;
+    case 'heNormal':
+      truncatedNormal(Math.sqrt(2 / rows) / TRUNCATED_STD);
+      break;
+    case 'lecunUniform':
+      uniform(Math.sqrt(3 / rows));
+      break;
+    case 'lecunNormal':
+      truncatedNormal(Math.sqrt(1 / rows) / TRUNCATED_STD);
+      break;
+    case 'orthogonal':
+      return orthogonal(rows, cols, rng, config.gain ?? 1, gemm);
+    case 'randomNormal': {
+      const mean = config.mean ?? 0, stddev = config.stddev ?? 0.05;
+      for (let i = 0; i < n; i++) out[i] = mean + stddev * rng.normal();
+      break;
+    }
+    case 'truncatedNormal':
+      truncatedNormal(config.stddev ?? 0.05, config.mean ?? 0);
+      break;
+    case 'randomUniform': {
+      const lo = config.minval ?? -0.05, hi = config.maxval ?? 0.05;
+      for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.next();
+      break;
+    }
+  }
   return out;
 }

@@ -9,7 +9,6 @@ import type { GruForwardResult, GruParams, GruSpec, KernelBackend } from '../../
 import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireShape, requireTensor } from '../../validate.js';
-import { glorotUniform, orthogonal, Random } from '../initializers.js';
 import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
 import type { Shape } from '../layer.js';
 import type { StepMask } from './stepMask.js';
@@ -65,19 +64,20 @@ export class GRU extends RecurrentLayer {
   }
 
   /**
-   * Creates the weights for inputs of shape [batch, timesteps, features]:
-   * Glorot-uniform kernel, orthogonal recurrent kernel, zero bias (Keras).
+   * Creates the weights for inputs of shape [batch, timesteps, features]
+   * with the layer's initializers (Keras defaults: Glorot-uniform kernel,
+   * orthogonal recurrent kernel, zero bias).
    */
   build(inputShape: Shape): void {
     const I = this.featuresOf(inputShape);
     const H = this.units;
-    const rng = new Random(this.seed);
+    const w = this.initialWeights(I, 3);
     this.inputSize = I;
     this.params = {
-      kernel: glorotUniform(I, 3 * H, rng),
-      recurrentKernel: orthogonal(H, 3 * H, rng, 1, (args) => backend().sgemm(args)),
-      inputBias: this.useBias ? new Float32Array(3 * H) : null,
-      recurrentBias: this.useBias && this.resetAfter ? new Float32Array(3 * H) : null,
+      kernel: w.kernel,
+      recurrentKernel: w.recurrentKernel,
+      inputBias: this.useBias ? w.bias(3 * H) : null,
+      recurrentBias: this.useBias && this.resetAfter ? w.bias(3 * H) : null,
     };
     this.built = true;
   }

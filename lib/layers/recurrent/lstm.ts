@@ -10,7 +10,6 @@ import type { KernelBackend, LstmForwardResult, LstmParams, LstmSpec } from '../
 import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireShape, requireTensor } from '../../validate.js';
-import { glorotUniform, orthogonal, Random } from '../initializers.js';
 import type { Shape } from '../layer.js';
 import type { StepMask } from './stepMask.js';
 import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
@@ -54,25 +53,22 @@ export class LSTM extends RecurrentLayer {
   }
 
   /**
-   * Creates the weights for inputs of shape [batch, timesteps, features]:
-   * Glorot-uniform kernel, orthogonal recurrent kernel, zero bias with the
-   * forget block at 1 when unitForgetBias (Keras).
+   * Creates the weights for inputs of shape [batch, timesteps, features]
+   * with the layer's initializers (Keras defaults: Glorot-uniform kernel,
+   * orthogonal recurrent kernel, zero bias), the forget block of the bias at
+   * 1 when unitForgetBias.
    */
   build(inputShape: Shape): void {
     const I = this.featuresOf(inputShape);
     const H = this.units;
-    const rng = new Random(this.seed);
+    const w = this.initialWeights(I, 4);
     this.inputSize = I;
     let bias: Float32Array | null = null;
     if (this.useBias) {
-      bias = new Float32Array(4 * H);
+      bias = w.bias(4 * H);
       if (this.unitForgetBias) bias.fill(1, H, 2 * H);
     }
-    this.params = {
-      kernel: glorotUniform(I, 4 * H, rng),
-      recurrentKernel: orthogonal(H, 4 * H, rng, 1, (args) => backend().sgemm(args)),
-      bias,
-    };
+    this.params = { kernel: w.kernel, recurrentKernel: w.recurrentKernel, bias };
     this.built = true;
   }
 

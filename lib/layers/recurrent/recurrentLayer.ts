@@ -9,6 +9,8 @@ import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
 import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
+import { backend } from '../../backend/index.js';
+import { checkInitializer, initialize, Random, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { maskFromLengths, maskFromTensor, reverseSequence, reverseSteps, zeroEmptyRows, zeroSequence, type StepMask } from './stepMask.js';
 
 /** A float32 tensor, what every recurrent output and gradient is. */
@@ -50,7 +52,13 @@ export interface RecurrentLayerArgs extends LayerArgs {
    * batch size must stay the same. `resetStates()` starts afresh.
    */
   stateful?: boolean;
-  /** Seed for the initial weights. */
+  /** Initializer of the input kernel (default `'glorotUniform'`). */
+  kernelInitializer?: InitializerIdentifier;
+  /** Initializer of the recurrent kernel (default `'orthogonal'`). */
+  recurrentInitializer?: InitializerIdentifier;
+  /** Initializer of the bias (default `'zeros'`). */
+  biasInitializer?: InitializerIdentifier;
+  /** Seed for the initial weights (all three initializers draw from it). */
   seed?: number;
 }
 
@@ -93,6 +101,9 @@ export abstract class RecurrentLayer extends Layer {
   readonly goBackwards: boolean;
   readonly stateful: boolean;
   readonly seed: number | undefined;
+  readonly kernelInitializer: InitializerConfig;
+  readonly recurrentInitializer: InitializerConfig;
+  readonly biasInitializer: InitializerConfig;
   /** Features per timestep, I; known once built. */
   protected inputSize = 0;
   protected gradients: Float32Tensor[] | null = null;
@@ -122,6 +133,9 @@ export abstract class RecurrentLayer extends Layer {
     this.stateful = optionalBool(args.stateful, 'stateful', false);
     if (args.seed !== undefined) requireInt(args.seed, 'seed', 0, 2 ** 32 - 1);
     this.seed = args.seed;
+    this.kernelInitializer = checkInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer');
+    this.recurrentInitializer = checkInitializer(args.recurrentInitializer ?? 'orthogonal', 'recurrentInitializer');
+    this.biasInitializer = checkInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer');
     if (this.batchInputShape && this.batchInputShape.length !== 3) {
       throw new RangeError(`a ${label} takes inputs of shape [batch, timesteps, features]: inputShape must be [timesteps|null, features], got ${formatShape(this.batchInputShape.slice(1))}`);
     }
@@ -173,6 +187,9 @@ export abstract class RecurrentLayer extends Layer {
       returnState: this.returnState,
       goBackwards: this.goBackwards,
       stateful: this.stateful,
+      kernelInitializer: this.kernelInitializer,
+      recurrentInitializer: this.recurrentInitializer,
+      biasInitializer: this.biasInitializer,
     };
     if (this.seed !== undefined) config.seed = this.seed;
     return config;
@@ -282,6 +299,18 @@ export abstract class RecurrentLayer extends Layer {
       else for (let k = 0; k < acc.length; k++) acc[k] += dv[k];
     });
     return { dSequence, dLast };
+  }
+
+  /**
+   * Initial weights for `gates` gate blocks: kernel (I, G*H), recurrent
+   * kernel (H, G*H) and bias (G*H), from the layer's initializers and seed.
+   */
+  protected initialWeights(I: number, gates: number): { kernel: Float32Array; recurrentKernel: Float32Array; bias: (length: number) => Float32Array } {
+    const H = this.units;
+    const rng = new Random(this.seed);
+    const kernel = initialize(this.kernelInitializer, I, gates * H, rng);
+    const recurrentKernel = initialize(this.recurrentInitializer, H, gates * H, rng, (args) => backend().sgemm(args));
+    return { kernel, recurrentKernel, bias: (length) => initialize(this.biasInitializer, 1, length, rng) };
   }
 
   /**
