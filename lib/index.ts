@@ -10,6 +10,7 @@ export { tensor, zeros, Tensor, type DataType, type TensorLike, type TypedArray,
 export * as layers from './layers/index.js';
 export { Layer, type LayerArgs, type CallArgs, type Shape } from './layers/layer.js';
 export type { InitializerConfig, InitializerIdentifier, InitializerName } from './layers/initializers.js';
+export type { RegularizerIdentifier } from './layers/regularizers.js';
 export { GRU, type GRULayerArgs, type GRUCallArgs, type GRUBackwardResult } from './layers/recurrent/gru.js';
 export { LSTM, type LSTMLayerArgs, type LSTMCallArgs, type LSTMBackwardResult } from './layers/recurrent/lstm.js';
 export { Bidirectional, type BidirectionalLayerArgs, type BidirectionalBackwardResult, type MergeMode } from './layers/recurrent/bidirectional.js';

@@ -42,6 +42,7 @@ interface Saved {
   spec: GruSpec;
   params: GruParams;
   steps: StepMask | null;
+  dropoutScale: Float32Array | null;
   forward: GruForwardResult;
 }
 
@@ -130,7 +131,7 @@ export class GRU extends RecurrentLayer {
     this.saved = null;
   }
 
-  protected async run({ x, xv, states, steps, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+  protected async run({ x, xv, states, steps, dropoutScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: GruSpec = {
@@ -148,7 +149,7 @@ export class GRU extends RecurrentLayer {
     const forward = await kernels.gruForward(spec, params, xv, h0, steps?.read ?? null, training);
     // backward runs on the backend that made the cache, even if the user
     // switches backends in between.
-    this.saved = training ? { kernels, spec, params, steps, forward } : null;
+    this.saved = training ? { kernels, spec, params, steps, dropoutScale, forward } : null;
     return this.outputs(forward.output, [lastStep(forward.output, B, T, H)], steps, B, T);
   }
 
@@ -160,14 +161,14 @@ export class GRU extends RecurrentLayer {
    */
   async backward(dOutput: Tensor | null, dState: Tensor | null = null): Promise<GRUBackwardResult> {
     if (!this.saved) throw new Error(`GRU ${this.name}: backward needs a preceding apply(x, {training: true})`);
-    const { kernels, spec, params, steps, forward } = this.saved;
+    const { kernels, spec, params, steps, dropoutScale, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;
     const { dSequence, dLast } = this.upstream(dOutput, [dState], ['dState'], steps, B, T);
     const g = await kernels.gruBackward(spec, params, forward, dSequence, dLast[0]);
     const grads = [float32Tensor(g.dKernel, [spec.inputSize, 3 * H]), float32Tensor(g.dRecurrentKernel, [H, 3 * H])];
     if (this.useBias) grads.push(float32Tensor(this.joinBias(g.dInputBias, g.dRecurrentBias), this.biasShape()));
-    this.gradients = grads;
-    return { dx: this.inputGradient(g.dx, steps, B, T), dInitialState: float32Tensor(g.dh0, [B, H]) };
+    this.setGradients(grads);
+    return { dx: this.inputGradient(g.dx, steps, dropoutScale, B, T), dInitialState: float32Tensor(g.dh0, [B, H]) };
   }
 
   override getConfig(): Record<string, unknown> {

@@ -36,6 +36,7 @@ interface Saved {
   spec: LstmSpec;
   params: LstmParams;
   steps: StepMask | null;
+  dropoutScale: Float32Array | null;
   forward: LstmForwardResult;
 }
 
@@ -118,14 +119,14 @@ export class LSTM extends RecurrentLayer {
     this.saved = null;
   }
 
-  protected async run({ x, xv, states, steps, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+  protected async run({ x, xv, states, steps, dropoutScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: LstmSpec = { batch: B, steps: T, inputSize: I, units: H, activation: this.activation, recurrentActivation: this.recurrentActivation };
     const params = this.params;
     const kernels = backend();
     const forward = await kernels.lstmForward(spec, params, xv, states[0], states[1], steps?.read ?? null, training);
-    this.saved = training ? { kernels, spec, params, steps, forward } : null;
+    this.saved = training ? { kernels, spec, params, steps, dropoutScale, forward } : null;
     return this.outputs(forward.output, [lastStep(forward.output, B, T, H), forward.c], steps, B, T);
   }
 
@@ -137,14 +138,14 @@ export class LSTM extends RecurrentLayer {
    */
   async backward(dOutput: Tensor | null, dH: Tensor | null = null, dC: Tensor | null = null): Promise<LSTMBackwardResult> {
     if (!this.saved) throw new Error(`LSTM ${this.name}: backward needs a preceding apply(x, {training: true})`);
-    const { kernels, spec, params, steps, forward } = this.saved;
+    const { kernels, spec, params, steps, dropoutScale, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;
     const { dSequence, dLast } = this.upstream(dOutput, [dH, dC], ['dH', 'dC'], steps, B, T);
     const g = await kernels.lstmBackward(spec, params, forward, dSequence, dLast[0], dLast[1]);
     const grads = [float32Tensor(g.dKernel, [spec.inputSize, 4 * H]), float32Tensor(g.dRecurrentKernel, [H, 4 * H])];
     if (g.dBias) grads.push(float32Tensor(g.dBias, [4 * H]));
-    this.gradients = grads;
-    return { dx: this.inputGradient(g.dx, steps, B, T), dInitialState: [float32Tensor(g.dh0, [B, H]), float32Tensor(g.dc0, [B, H])] };
+    this.setGradients(grads);
+    return { dx: this.inputGradient(g.dx, steps, dropoutScale, B, T), dInitialState: [float32Tensor(g.dh0, [B, H]), float32Tensor(g.dc0, [B, H])] };
   }
 
   override getConfig(): Record<string, unknown> {

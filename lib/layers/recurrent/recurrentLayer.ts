@@ -11,6 +11,7 @@ import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, re
 import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
 import { backend } from '../../backend/index.js';
 import { checkInitializer, initialize, Random, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
+import { addPenaltyGradient, checkRegularizer, penalty, type Regularizer, type RegularizerIdentifier } from '../regularizers.js';
 import { maskFromLengths, maskFromTensor, reverseSequence, reverseSteps, zeroEmptyRows, zeroSequence, type StepMask } from './stepMask.js';
 
 /** A float32 tensor, what every recurrent output and gradient is. */
@@ -58,7 +59,19 @@ export interface RecurrentLayerArgs extends LayerArgs {
   recurrentInitializer?: InitializerIdentifier;
   /** Initializer of the bias (default `'zeros'`). */
   biasInitializer?: InitializerIdentifier;
-  /** Seed for the initial weights (all three initializers draw from it). */
+  /** Penalty on the input kernel, added to `regularizationLoss()` and to the kernel's gradient. */
+  kernelRegularizer?: RegularizerIdentifier;
+  /** Penalty on the recurrent kernel. */
+  recurrentRegularizer?: RegularizerIdentifier;
+  /** Penalty on the bias. */
+  biasRegularizer?: RegularizerIdentifier;
+  /**
+   * Fraction of the input features to drop while training, in [0, 1): one
+   * mask per sequence, the same at every timestep (Keras); the kept ones are
+   * scaled by 1 / (1 - dropout). No effect outside training.
+   */
+  dropout?: number;
+  /** Seed for the initial weights (all three initializers draw from it) and the dropout masks. */
   seed?: number;
 }
 
@@ -88,6 +101,8 @@ export interface CheckedCall {
   states: Float32Array[];
   /** The steps read, from `mask` or `lengths`; null: all of them. */
   steps: StepMask | null;
+  /** Training with dropout: the (B, I) scale of each input feature (0 or 1/(1-p)). */
+  dropoutScale: Float32Array | null;
   training: boolean;
 }
 
@@ -104,6 +119,12 @@ export abstract class RecurrentLayer extends Layer {
   readonly kernelInitializer: InitializerConfig;
   readonly recurrentInitializer: InitializerConfig;
   readonly biasInitializer: InitializerConfig;
+  readonly kernelRegularizer: Regularizer | null;
+  readonly recurrentRegularizer: Regularizer | null;
+  readonly biasRegularizer: Regularizer | null;
+  readonly dropout: number;
+  /** Draws the dropout masks; seeded from `seed` when given. */
+  private readonly dropoutRng: Random;
   /** Features per timestep, I; known once built. */
   protected inputSize = 0;
   protected gradients: Float32Tensor[] | null = null;
@@ -136,6 +157,17 @@ export abstract class RecurrentLayer extends Layer {
     this.kernelInitializer = checkInitializer(args.kernelInitializer ?? 'glorotUniform', 'kernelInitializer');
     this.recurrentInitializer = checkInitializer(args.recurrentInitializer ?? 'orthogonal', 'recurrentInitializer');
     this.biasInitializer = checkInitializer(args.biasInitializer ?? 'zeros', 'biasInitializer');
+    this.kernelRegularizer = checkRegularizer(args.kernelRegularizer, 'kernelRegularizer');
+    this.recurrentRegularizer = checkRegularizer(args.recurrentRegularizer, 'recurrentRegularizer');
+    this.biasRegularizer = checkRegularizer(args.biasRegularizer, 'biasRegularizer');
+    const dropout = args.dropout ?? 0;
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new RangeError(`dropout must be a number in [0, 1), got ${JSON.stringify(args.dropout)}`);
+    this.dropout = dropout;
+    const recurrentDropout = (args as { recurrentDropout?: unknown }).recurrentDropout;
+    if (recurrentDropout !== undefined && recurrentDropout !== 0) {
+      throw new RangeError(`recurrentDropout is not supported yet (got ${JSON.stringify(recurrentDropout)}); use dropout on the inputs`);
+    }
+    this.dropoutRng = new Random(this.seed === undefined ? undefined : this.seed ^ 0x5bd1e995);
     if (this.batchInputShape && this.batchInputShape.length !== 3) {
       throw new RangeError(`a ${label} takes inputs of shape [batch, timesteps, features]: inputShape must be [timesteps|null, features], got ${formatShape(this.batchInputShape.slice(1))}`);
     }
@@ -190,6 +222,10 @@ export abstract class RecurrentLayer extends Layer {
       kernelInitializer: this.kernelInitializer,
       recurrentInitializer: this.recurrentInitializer,
       biasInitializer: this.biasInitializer,
+      kernelRegularizer: this.kernelRegularizer,
+      recurrentRegularizer: this.recurrentRegularizer,
+      biasRegularizer: this.biasRegularizer,
+      dropout: this.dropout,
     };
     if (this.seed !== undefined) config.seed = this.seed;
     return config;
@@ -234,11 +270,18 @@ export abstract class RecurrentLayer extends Layer {
     if (args.mask != null && args.lengths != null) throw new TypeError(`${what}: give either mask or lengths, not both`);
     let steps = args.mask != null ? maskFromTensor(args.mask, B, T, what) : args.lengths != null ? maskFromLengths(args.lengths, B, T, what) : null;
     const training = optionalBool(args.training, 'training', false);
+    let dropoutScale: Float32Array | null = null;
+    if (training && this.dropout > 0) {
+      dropoutScale = new Float32Array(B * I);
+      const keep = 1 / (1 - this.dropout);
+      for (let i = 0; i < dropoutScale.length; i++) dropoutScale[i] = this.dropoutRng.next() < this.dropout ? 0 : keep;
+      xv = scaleFeatures(xv, dropoutScale, B, T, I);
+    }
     if (this.goBackwards) {
       xv = reverseSequence(xv, B, T, I, steps?.lengths ?? null);
       if (steps) steps = reverseSteps(steps, B, T);
     }
-    return { x, xv, states, steps, training };
+    return { x, xv, states, steps, dropoutScale, training };
   }
 
   /**
@@ -337,10 +380,38 @@ export abstract class RecurrentLayer extends Layer {
     return carried;
   }
 
-  /** dL/dx in the input's time order, from the kernel's (reversed when goBackwards). */
-  protected inputGradient(dx: Float32Array, steps: StepMask | null, B: number, T: number): Float32Tensor {
+  /**
+   * dL/dx in the input's time order, from the kernel's (reversed when
+   * goBackwards), through the dropout mask the call used.
+   */
+  protected inputGradient(dx: Float32Array, steps: StepMask | null, dropoutScale: Float32Array | null, B: number, T: number): Float32Tensor {
     const I = this.inputSize;
-    return float32Tensor(this.goBackwards ? reverseSequence(dx, B, T, I, steps?.lengths ?? null) : dx, [B, T, I]);
+    let d = this.goBackwards ? reverseSequence(dx, B, T, I, steps?.lengths ?? null) : dx;
+    if (dropoutScale) d = scaleFeatures(d, dropoutScale, B, T, I);
+    return float32Tensor(d, [B, T, I]);
+  }
+
+  /**
+   * The regularizers' penalty on the current weights: add it to the loss.
+   * `backward` already adds its gradient to `getGradients()`.
+   */
+  regularizationLoss(): number {
+    if (!this.built) return 0;
+    const regs = [this.kernelRegularizer, this.recurrentRegularizer, this.biasRegularizer];
+    return this.getWeights().reduce((sum, w, i) => (regs[i] ? sum + penalty(regs[i] as Regularizer, w.view()) : sum), 0);
+  }
+
+  /** Stores backward's weight gradients plus the regularizers' gradients. */
+  protected setGradients(grads: Float32Tensor[]): void {
+    const regs = [this.kernelRegularizer, this.recurrentRegularizer, this.biasRegularizer];
+    if (regs.some((r) => r)) {
+      const weights = this.getWeights();
+      grads.forEach((g, i) => {
+        const r = regs[i];
+        if (r) addPenaltyGradient(r, weights[i].view(), g.view());
+      });
+    }
+    this.gradients = grads;
   }
 
   protected requireBuilt(what: string): void {
@@ -364,6 +435,17 @@ export abstract class RecurrentLayer extends Layer {
       return v;
     });
   }
+}
+
+/** x (B, T, I) * scale (B, I) at every timestep, in a copy. */
+function scaleFeatures(x: Float32Array, scale: Float32Array, B: number, T: number, I: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) {
+      const o = (b * T + t) * I;
+      for (let i = 0; i < I; i++) out[o + i] = x[o + i] * scale[b * I + i];
+    }
+  return out;
 }
 
 /** output (B, T, H) -> its last step (B, H). */
