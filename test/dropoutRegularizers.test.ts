@@ -78,8 +78,102 @@ describe.each(['native', 'js'] as const)('dropout and regularizers on the %s bac
   it('refuses bad dropout and regularizer options', () => {
     expect(() => new GRU({ units: 2, dropout: 1 })).toThrow(/dropout must be a number in \[0, 1\)/);
     expect(() => new GRU({ units: 2, dropout: -0.1 })).toThrow(/dropout/);
-    expect(() => new LSTM({ units: 2, recurrentDropout: 0.2 } as never)).toThrow(/recurrentDropout is not supported yet/);
+    expect(() => new LSTM({ units: 2, recurrentDropout: 1.5 })).toThrow(/recurrentDropout must be a number in \[0, 1\)/);
     expect(() => new GRU({ units: 2, kernelRegularizer: 'l3' as never })).toThrow(/kernelRegularizer must be 'l1', 'l2'/);
     expect(() => new GRU({ units: 2, biasRegularizer: { l2: -1 } })).toThrow(/biasRegularizer.l2 must be a finite number >= 0/);
+  });
+});
+
+describe('recurrent dropout', () => {
+  /** A plain GRU (resetAfter) step loop with h_{t-1} scaled where it enters the matmul. */
+  function naiveGru(x: Float32Array, h0: Float32Array, k: Float32Array, u: Float32Array, bias: Float32Array, scale: Float32Array, B: number, T: number, I: number, H: number) {
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    const out = new Float32Array(B * T * H);
+    for (let b = 0; b < B; b++) {
+      let h = Array.from(h0.subarray(b * H, (b + 1) * H));
+      for (let t = 0; t < T; t++) {
+        const hm = h.map((v, j) => v * scale[b * H + j]);
+        const pre = (col: number, fromX: boolean) => {
+          let s = 0;
+          if (fromX) for (let i = 0; i < I; i++) s += x[(b * T + t) * I + i] * k[i * 3 * H + col];
+          else for (let i = 0; i < H; i++) s += hm[i] * u[i * 3 * H + col];
+          return s;
+        };
+        h = h.map((hj, j) => {
+          const z = sig(pre(j, true) + bias[j] + pre(j, false) + bias[3 * H + j]);
+          const r = sig(pre(H + j, true) + bias[H + j] + pre(H + j, false) + bias[4 * H + j]);
+          const n = Math.tanh(pre(2 * H + j, true) + bias[2 * H + j] + r * (pre(2 * H + j, false) + bias[5 * H + j]));
+          return z * hj + (1 - z) * n;
+        });
+        out.set(h, (b * T + t) * H);
+      }
+    }
+    return out;
+  }
+
+  it.each(['native', 'js'] as const)('matches the definition, and its gradient matches finite differences (%s)', async (backendName) => {
+    setBackend(backendName);
+    const { backend } = await import('../lib/backend/index.js');
+    const kernels = backend();
+    const B = 2, T = 4, I = 3, H = 4;
+    const next = rng(31);
+    const params = { kernel: uniform(I * 3 * H, 0.7, next), recurrentKernel: uniform(H * 3 * H, 0.7, next), inputBias: uniform(3 * H, 0.3, next), recurrentBias: uniform(3 * H, 0.3, next) };
+    const spec = { batch: B, steps: T, inputSize: I, units: H, resetAfter: true, activation: 'tanh' as const, recurrentActivation: 'sigmoid' as const };
+    const x = uniform(B * T * I, 1, next);
+    const h0 = uniform(B * H, 0.5, next);
+    const scale = Float32Array.from({ length: B * H }, (_, i) => (i % 3 === 0 ? 0 : 1 / (1 - 0.3)));
+    const G = uniform(B * T * H, 1, next);
+    const fwd = await kernels.gruForward(spec, params, x, h0, null, scale, true);
+    const bias = new Float32Array(6 * H);
+    bias.set(params.inputBias);
+    bias.set(params.recurrentBias, 3 * H);
+    expect(toleranceRatio(fwd.output, naiveGru(x, h0, params.kernel, params.recurrentKernel, bias, scale, B, T, I, H), 1e-5, 1e-4)).toBeLessThanOrEqual(1);
+    const g = await kernels.gruBackward(spec, params, fwd, G, null);
+    const loss = async (p: typeof params, xx: Float32Array, hh: Float32Array) => {
+      const o = (await kernels.gruForward(spec, p, xx, hh, null, scale, false)).output;
+      return o.reduce((a, v, i) => a + v * G[i], 0);
+    };
+    const eps = 1e-3;
+    const check = async (arr: Float32Array, grad: Float32Array, name: string, run: () => Promise<number>) => {
+      for (let i = 0; i < arr.length; i += Math.max(1, Math.floor(arr.length / 8))) {
+        const keep = arr[i];
+        arr[i] = keep + eps;
+        const up = await run();
+        arr[i] = keep - eps;
+        const down = await run();
+        arr[i] = keep;
+        const numeric = (up - down) / (2 * eps);
+        expect(Math.abs(grad[i] - numeric), `${name}[${i}]`).toBeLessThanOrEqual(3e-3 + 2e-2 * Math.abs(numeric));
+      }
+    };
+    // Weights are immutable objects: a fresh params object per evaluation.
+    const fresh = () => ({ ...params, kernel: params.kernel.slice(), recurrentKernel: params.recurrentKernel.slice() });
+    await check(params.recurrentKernel, g.dRecurrentKernel, 'recurrentKernel', () => loss(fresh(), x, h0));
+    await check(params.kernel, g.dKernel, 'kernel', () => loss(fresh(), x, h0));
+    await check(h0, g.dh0, 'h0', () => loss(fresh(), x, h0));
+    await check(x, g.dx, 'x', () => loss(fresh(), x, h0));
+  });
+
+  it.each([
+    ['gru', true],
+    ['gru', false],
+    ['lstm', true],
+  ] as const)('%s (resetAfter=%s): native and TS agree with recurrentDropout and a mask', async (kind, resetAfter) => {
+    const results = [];
+    for (const backendName of ['js', 'native'] as const) {
+      setBackend(backendName);
+      const layer = kind === 'gru' ? new GRU({ units: H, resetAfter, recurrentDropout: 0.4, dropout: 0.2, seed: 17, returnSequences: true }) : new LSTM({ units: H, recurrentDropout: 0.4, seed: 17, returnSequences: true });
+      const x = tensor(uniform(B * T * I, 1, rng(8)), [B, T, I]);
+      const mask = tensor([1, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1, 1], [B, T], 'bool');
+      const out = ((await layer.apply(x, { mask, training: true })) as Tensor<'float32'>).dataSync();
+      const r = await layer.backward(tensor(uniform(B * T * H, 1, rng(9)), [B, T, H]));
+      results.push({ out, dx: r.dx.dataSync(), grads: layer.getGradients().map((g) => g.dataSync()) });
+      const inference = ((await layer.apply(x, { mask })) as Tensor<'float32'>).dataSync();
+      expect(Array.from(inference)).not.toEqual(Array.from(out));
+    }
+    const [js, nat] = results;
+    expect(toleranceRatio(nat.out, js.out, 1e-5, 1e-4)).toBeLessThanOrEqual(1);
+    expect(toleranceRatio(nat.dx, js.dx, 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+    nat.grads.forEach((g, i) => expect(toleranceRatio(g, js.grads[i], 1e-4, 1e-3), `grad ${i}`).toBeLessThanOrEqual(1));
   });
 });

@@ -1160,7 +1160,7 @@ describe.skipIf(!loaded)(
         const f = forwardArgs(d, addon.createGruWeights(w));
         f.x = values(d.B * d.T * d.I, 21, 2.5);
         const native = await addon.gruForward(f);
-        const js = await jsBackend.gruForward(gruSpec(d), jsParams(w), f.x, f.h0, null, true);
+        const js = await jsBackend.gruForward(gruSpec(d), jsParams(w), f.x, f.h0, null, null, true);
         return { w, f, native, js };
       }
 

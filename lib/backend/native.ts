@@ -32,7 +32,7 @@ type Handle = object;
 /** What the addon exports (native/binding/addon.cpp). */
 interface Addon {
   createGruWeights(args: { inputSize: number; units: number; resetAfter: boolean; kernel: Float32Array; recurrentKernel: Float32Array; inputBias: Float32Array | null; recurrentBias: Float32Array | null }): Handle;
-  gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; mask: Uint8Array | null; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
+  gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; mask: Uint8Array | null; recurrentScale: Float32Array | null; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
   gruBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<GruGradients>;
   createLstmWeights(args: { inputSize: number; units: number; kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null }): Handle;
   lstmForward(args: {
@@ -45,6 +45,7 @@ interface Addon {
     h0: Float32Array;
     c0: Float32Array;
     mask: Uint8Array | null;
+    recurrentScale: Float32Array | null;
     training: boolean;
   }): Promise<{ output: Float32Array; c: Float32Array; cache?: Handle }>;
   lstmBackward(args: { cache: Handle; dOutput: Float32Array | null; dh: Float32Array | null; dc: Float32Array | null }): Promise<LstmGradients>;
@@ -138,7 +139,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
 
   return {
     name: 'native',
-    async gruForward(spec, p, x, h0, mask, training) {
+    async gruForward(spec, p, x, h0, mask, recurrentScale, training) {
       const r = await addon.gruForward({
         weights: weightsOf(spec, p),
         batch: spec.batch,
@@ -148,6 +149,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         x,
         h0,
         mask,
+        recurrentScale,
         training,
       });
       const cache: NativeGruCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
@@ -165,7 +167,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         dRecurrentBias: p.recurrentBias ? g.dRecurrentBias ?? new Float32Array(3 * spec.units) : null,
       };
     },
-    async lstmForward(spec, p, x, h0, c0, mask, training) {
+    async lstmForward(spec, p, x, h0, c0, mask, recurrentScale, training) {
       const r = await addon.lstmForward({
         weights: lstmWeightsOf(spec, p),
         batch: spec.batch,
@@ -176,6 +178,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         h0,
         c0,
         mask,
+        recurrentScale,
         training,
       });
       const cache: NativeLstmCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;

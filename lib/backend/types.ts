@@ -161,9 +161,19 @@ export interface KernelBackend {
   readonly name: BackendName;
   /**
    * `mask` (B, T), nullable: 1 = read the step, 0 = skip it (the state
-   * carries over and the output repeats it).
+   * carries over and the output repeats it). `recurrentScale` (B, H),
+   * nullable: recurrent dropout, multiplying h_{t-1} where it enters the
+   * recurrent matmul.
    */
-  gruForward(spec: GruSpec, params: GruParams, x: Float32Array, h0: Float32Array, mask: Uint8Array | null, training: boolean): Promise<GruForwardResult>;
+  gruForward(
+    spec: GruSpec,
+    params: GruParams,
+    x: Float32Array,
+    h0: Float32Array,
+    mask: Uint8Array | null,
+    recurrentScale: Float32Array | null,
+    training: boolean,
+  ): Promise<GruForwardResult>;
   /** dOutput (B,T,H) and dLast (B,H): gradients w.r.t. the output and the last state (each nullable). */
   gruBackward(spec: GruSpec, params: GruParams, forward: GruForwardResult, dOutput: Float32Array | null, dLast: Float32Array | null): Promise<GruGradients>;
   lstmForward(
@@ -173,6 +183,7 @@ export interface KernelBackend {
     h0: Float32Array,
     c0: Float32Array,
     mask: Uint8Array | null,
+    recurrentScale: Float32Array | null,
     training: boolean,
   ): Promise<LstmForwardResult>;
   /** dOutput (B,T,H), dh and dc (B,H): gradients w.r.t. the output and the last states (each nullable). */

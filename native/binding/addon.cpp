@@ -222,12 +222,13 @@ Napi::Value CreateGruWeights(const Napi::CallbackInfo& info) {
 using SharedMask = std::shared_ptr<std::vector<uint8_t>>;
 
 const uint8_t* maskData(const SharedMask& m) { return m ? m->data() : nullptr; }
+const float* floatData(const SharedFloats& f) { return f ? f->data() : nullptr; }
 
 struct GruCacheData {
   GruShape shape;
   GruOptions options;
   WeightsPtr weights;
-  SharedFloats x, h0, output, gates, hn;
+  SharedFloats x, h0, output, gates, hn, rscale;
   SharedMask mask;
 };
 using CachePtr = std::shared_ptr<GruCacheData>;
@@ -268,7 +269,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
-// gruForward({weights, batch, steps, activation, recurrentActivation, x, h0, mask?, training})
+// gruForward({weights, batch, steps, activation, recurrentActivation, x, h0, mask?, recurrentScale?, training})
 //   -> Promise<{output: Float32Array (B,T,H), cache: handle | undefined}>
 class GruForwardWorker : public PromiseWorker {
  public:
@@ -282,6 +283,7 @@ class GruForwardWorker : public PromiseWorker {
     cache_->x = a.copy("x", B * T * I, false);
     cache_->h0 = a.copy("h0", B * H, false);
     cache_->mask = a.mask("mask", B * T);
+    cache_->rscale = a.copy("recurrentScale", B * H, true);
   }
 
   void Execute() override {
@@ -296,7 +298,7 @@ class GruForwardWorker : public PromiseWorker {
       kept.hnCache = c.hn ? c.hn->data() : nullptr;
     }
     gruForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
-               c.output->data(), training_ ? &kept : nullptr);
+               floatData(c.rscale), c.output->data(), training_ ? &kept : nullptr);
   }
 
  protected:
@@ -351,7 +353,7 @@ class GruBackwardWorker : public PromiseWorker {
     g.dInputBias = dInputBias_ ? dInputBias_->data() : nullptr;
     g.dRecurrentBias = dRecurrentBias_ ? dRecurrentBias_->data() : nullptr;
     gruBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
-                c.output->data(), kept,
+                floatData(c.rscale), c.output->data(), kept,
                 dOutput_ ? dOutput_->data() : nullptr, dLast_ ? dLast_->data() : nullptr, g);
   }
 
@@ -375,7 +377,7 @@ class GruBackwardWorker : public PromiseWorker {
 };
 
 Napi::Value GruForward(const Napi::CallbackInfo& info) {
-  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "mask", "training"});
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "mask", "recurrentScale", "training"});
   auto* worker = new GruForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();
@@ -426,12 +428,12 @@ struct LstmCacheData {
   LstmShape shape;
   LstmOptions options;
   LstmWeightsPtr weights;
-  SharedFloats x, h0, c0, output, gates, cells;
+  SharedFloats x, h0, c0, output, gates, cells, rscale;
   SharedMask mask;
 };
 using LstmCachePtr = std::shared_ptr<LstmCacheData>;
 
-// lstmForward({weights, batch, steps, activation, recurrentActivation, x, h0, c0, mask?, training})
+// lstmForward({weights, batch, steps, activation, recurrentActivation, x, h0, c0, mask?, recurrentScale?, training})
 //   -> Promise<{output (B,T,H), c (B,H), cache?}>
 class LstmForwardWorker : public PromiseWorker {
  public:
@@ -455,6 +457,7 @@ class LstmForwardWorker : public PromiseWorker {
     cache_->h0 = a.copy("h0", B * H, false);
     cache_->c0 = a.copy("c0", B * H, false);
     cache_->mask = a.mask("mask", B * T);
+    cache_->rscale = a.copy("recurrentScale", B * H, true);
   }
 
   void Execute() override {
@@ -470,7 +473,7 @@ class LstmForwardWorker : public PromiseWorker {
       kept.cells = c.cells->data();
     }
     lstmForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
-                c.output->data(), cLast_->data(), training_ ? &kept : nullptr);
+                floatData(c.rscale), c.output->data(), cLast_->data(), training_ ? &kept : nullptr);
   }
 
  protected:
@@ -526,7 +529,7 @@ class LstmBackwardWorker : public PromiseWorker {
     g.dRecurrentKernel = dRecurrentKernel_->data();
     g.dBias = dBias_ ? dBias_->data() : nullptr;
     lstmBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
-                 c.output->data(), kept, dOutput_ ? dOutput_->data() : nullptr, dh_ ? dh_->data() : nullptr,
+                 floatData(c.rscale), c.output->data(), kept, dOutput_ ? dOutput_->data() : nullptr, dh_ ? dh_->data() : nullptr,
                  dc_ ? dc_->data() : nullptr, g);
   }
 
@@ -550,7 +553,7 @@ class LstmBackwardWorker : public PromiseWorker {
 };
 
 Napi::Value LstmForward(const Napi::CallbackInfo& info) {
-  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "c0", "mask", "training"});
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "c0", "mask", "recurrentScale", "training"});
   auto* worker = new LstmForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();

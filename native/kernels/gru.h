@@ -11,6 +11,9 @@
 //                        state carries over and output[b, t] repeats it
 //                        (Keras masking; PyTorch packed sequences are a mask
 //                        of ones then zeros)
+//   rscale   (B, H)      nullable: recurrent dropout, 0 or 1/(1-p) per unit and
+//                        sequence; h_{t-1} is multiplied by it where it enters
+//                        the recurrent matmul (and r * h), not in the update
 //   output   (B, T, H)   every hidden state; output[:, T-1] is the last state
 //
 // resetAfter = true  (PyTorch, CuDNN, Keras >= 2.x default):
@@ -58,8 +61,8 @@ struct GruCache {
 // Runs the whole sequence. output (B,T,H) receives every state.
 // cache may be null (inference): then nothing is kept for backward.
 void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w,
-                const float* x, const float* h0, const uint8_t* mask, float* output,
-                const GruCache* cache);
+                const float* x, const float* h0, const uint8_t* mask, const float* rscale,
+                float* output, const GruCache* cache);
 
 struct GruGrads {
   float* dx = nullptr;               // (B, T, I)
@@ -75,7 +78,8 @@ struct GruGrads {
 // gruForward with the same inputs; the cache is not modified. All gradients
 // are overwritten (not accumulated).
 void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w,
-                 const float* x, const float* h0, const uint8_t* mask, const float* output,
+                 const float* x, const float* h0, const uint8_t* mask, const float* rscale,
+                 const float* output,
                  const GruCache& cache, const float* dOutput, const float* dLast,
                  const GruGrads& g);
 

@@ -27,6 +27,9 @@ struct StepViews {
   const float* hn;       // (B, T, H) resetAfter only
   const float* hPrev;    // h_{t-1}, row stride ldh
   int ldh;
+  const float* hIn;      // h_{t-1} as the matmuls read it (recurrent dropout), row stride ldIn
+  int ldIn;
+  const float* rscale;   // (B, H) or null
   const uint8_t* mask;   // (B, T) or null
   const float* dOutput;  // (B, T, H) or null
   float* dh;             // (B, H) in: dL/dh_t from later steps; out: the direct part of dL/dh_{t-1}
@@ -103,8 +106,9 @@ void backwardGatesZH(const GruShape& s, const GruOptions& o, const StepViews& v,
   }
 }
 
-// resetAfter = false, second half: given drh = dL/d(r * h_{t-1}) (B, H),
-// the r block, the r path into dh, and rh (B, T, H) for dRecurrentKernel.
+// resetAfter = false, second half: given drh = dL/d(r * hIn) (B, H), the r
+// block, the r path into dh (back through the dropout scale), and
+// rh (B, T, H) for dRecurrentKernel.
 GATEDRNN_VECTOR_CLONES
 void backwardGatesR(const GruShape& s, const GruOptions& o, const StepViews& v, const float* drh,
                     float* rh, int t, int b0, int b1) {
@@ -112,15 +116,20 @@ void backwardGatesR(const GruShape& s, const GruOptions& o, const StepViews& v, 
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
     const float* __restrict g = v.gates + row * 3 * H;
-    const float* __restrict h = v.hPrev + static_cast<long>(b) * v.ldh;
+    const float* __restrict h = v.hIn + static_cast<long>(b) * v.ldIn;
     const float* __restrict d = drh + static_cast<long>(b) * H;
     float* __restrict dh = v.dh + static_cast<long>(b) * H;
     float* __restrict dG = v.dGx + row * 3 * H;
     float* __restrict rhRow = rh + row * H;
     for (int j = 0; j < H; j++) {
       dG[H + j] = d[j] * h[j];
-      dh[j] += d[j] * g[H + j];
       rhRow[j] = g[H + j] * h[j];
+    }
+    if (v.rscale) {
+      const float* __restrict sc = v.rscale + static_cast<long>(b) * H;
+      for (int j = 0; j < H; j++) dh[j] += d[j] * g[H + j] * sc[j];
+    } else {
+      for (int j = 0; j < H; j++) dh[j] += d[j] * g[H + j];
     }
     multiplyGateGrad(o.recurrentActivation, g + H, dG + H, H);
   }
@@ -129,7 +138,8 @@ void backwardGatesR(const GruShape& s, const GruOptions& o, const StepViews& v, 
 }  // namespace
 
 void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
-                 const float* h0, const uint8_t* mask, const float* output, const GruCache& cache,
+                 const float* h0, const uint8_t* mask, const float* rscale, const float* output,
+                 const GruCache& cache,
                  const float* dOutput, const float* dLast, const GruGrads& g) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   const long BT = static_cast<long>(B) * T;
@@ -153,16 +163,25 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  StepViews v{cache.gates, cache.hnCache, nullptr, 0, mask, dOutput, dh.data(), dGx.data(), dGh.data()};
+  // With recurrent dropout the matmuls' gradient w.r.t. h_{t-1} lands in
+  // dRec first and reaches dh through the scale.
+  FloatBuffer dRec(rscale ? static_cast<size_t>(B) * H : 0);
+  FloatBuffer hScaled(rscale ? static_cast<size_t>(B) * H : 0);
+  float* recInto = rscale ? dRec.data() : dh.data();
+  const float recBeta = rscale ? 0.0f : 1.0f;
+  StepViews v{cache.gates, cache.hnCache, nullptr, 0, nullptr, 0, rscale, mask, dOutput, dh.data(), dGx.data(), dGh.data()};
   for (int t = T - 1; t >= 0; t--) {
     v.hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
     v.ldh = t == 0 ? H : T * H;
+    v.hIn = scaleState(v.hPrev, v.ldh, rscale, B, H, hScaled.data());
+    v.ldIn = rscale ? H : v.ldh;
     if (o.resetAfter) {
       auto rows = [&](int b0, int b1) { backwardGatesResetAfter(s, o, v, zerosH.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, rows); else rows(0, B);
       // dh_{t-1} += dGh_t (B, 3H) @ rkernel^T
       sgemm(Trans::No, Trans::Yes, B, H, 3 * H, 1.0f, dGh.data() + static_cast<long>(t) * 3 * H,
-            T * 3 * H, w.recurrentKernel, 3 * H, 1.0f, dh.data(), H);
+            T * 3 * H, w.recurrentKernel, 3 * H, recBeta, recInto, H);
+      if (rscale) addScaled(dh.data(), dRec.data(), rscale, static_cast<long>(B) * H);
     } else {
       auto zh = [&](int b0, int b1) { backwardGatesZH(s, o, v, zerosH.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, zh); else zh(0, B);
@@ -173,13 +192,15 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
       if (split) pool->parallelFor(B, r); else r(0, B);
       // dh_{t-1} += dG_zr_t (B, 2H) @ U_zr^T
       sgemm(Trans::No, Trans::Yes, B, H, 2 * H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H,
-            T * 3 * H, w.recurrentKernel, 3 * H, 1.0f, dh.data(), H);
+            T * 3 * H, w.recurrentKernel, 3 * H, recBeta, recInto, H);
+      if (rscale) addScaled(dh.data(), dRec.data(), rscale, static_cast<long>(B) * H);
     }
   }
   if (g.dh0) std::copy(dh.begin(), dh.end(), g.dh0);
 
   FloatBuffer hPrev(BT * H);
   previousStates(B, T, H, h0, output, hPrev.data());
+  if (rscale) scaleStates(hPrev.data(), rscale, B, T, H);
   // Weight gradients summed over batch and time, one GEMM each.
   sgemm(Trans::Yes, Trans::No, I, 3 * H, static_cast<int>(BT), 1.0f, x, I, dGx.data(), 3 * H, 0.0f,
         g.dKernel, 3 * H);

@@ -17,6 +17,7 @@
 #include "dispatch.h"
 #include "gemm.h"
 #include "gru.h"
+#include "sequence.h"
 #include "threadpool.h"
 
 namespace gatedrnn {
@@ -60,7 +61,8 @@ void gatesResetAfter(const GruShape& s, const GruOptions& o, const float* ib, co
 }
 
 // resetAfter = false, first half: z and r, and rh = r * h_{t-1} (B, H) for
-// the candidate's matmul.
+// the candidate's matmul (hIn: h_{t-1} as the matmuls see it, after
+// recurrent dropout).
 GATEDRNN_VECTOR_CLONES
 void gatesZR(const GruShape& s, const GruOptions& o, const float* ib, int t, int b0, int b1,
              float* xp, const float* hp, const float* hPrev, int ldh, float* rh) {
@@ -102,7 +104,8 @@ void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int
 }  // namespace
 
 void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
-                const float* h0, const uint8_t* mask, float* output, const GruCache* cache) {
+                const float* h0, const uint8_t* mask, const float* rscale, float* output,
+                const GruCache* cache) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   if (B == 0 || T == 0) return;
   FloatBuffer xpScratch;
@@ -117,6 +120,7 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
   const float* rb = w.recurrentBias && o.resetAfter ? w.recurrentBias : zeros.data();
   FloatBuffer hp(static_cast<size_t>(B) * 3 * H);
   FloatBuffer rh(o.resetAfter ? 0 : static_cast<size_t>(B) * H);
+  FloatBuffer hScaled(rscale ? static_cast<size_t>(B) * H : 0);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
@@ -125,18 +129,21 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
   for (int t = 0; t < T; t++) {
     const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
     const int ldh = t == 0 ? H : T * H;
+    // What the recurrent matmuls read: h_{t-1}, through recurrent dropout.
+    const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
+    const int ldIn = rscale ? H : ldh;
     if (o.resetAfter) {
-      sgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hPrev, ldh, w.recurrentKernel, 3 * H, 0.0f,
+      sgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
             hp.data(), 3 * H);
       auto rows = [&](int b0, int b1) {
         gatesResetAfter(s, o, ib, rb, t, b0, b1, xp, hp.data(), hPrev, ldh, mask, output, hn);
       };
       if (split) pool->parallelFor(B, rows); else rows(0, B);
     } else {
-      sgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hPrev, ldh, w.recurrentKernel, 3 * H, 0.0f,
+      sgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
             hp.data(), 3 * H);
       auto zr = [&](int b0, int b1) {
-        gatesZR(s, o, ib, t, b0, b1, xp, hp.data(), hPrev, ldh, rh.data());
+        gatesZR(s, o, ib, t, b0, b1, xp, hp.data(), hIn, ldIn, rh.data());
       };
       if (split) pool->parallelFor(B, zr); else zr(0, B);
       sgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,

@@ -8,6 +8,8 @@
 //   rkernel  (H, 4H)     recurrent weights, same blocks
 //   bias     (4H)        nullable
 //   mask     (B, T)      nullable: 0 skips a step (h and c carry over, as in gru.h)
+//   rscale   (B, H)      nullable: recurrent dropout on h_{t-1} where it enters
+//                        the recurrent matmul (as in gru.h)
 //   output   (B, T, H)   every hidden state
 //
 //   i = σ(x W_i + h U_i + b_i)   f = σ(... f ...)   o = σ(... o ...)
@@ -52,8 +54,8 @@ struct LstmCache {
 // Runs the whole sequence: output (B,T,H) gets every h_t, cLast (B,H) the
 // last cell state. cache may be null (inference: nothing kept).
 void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                 const float* h0, const float* c0, const uint8_t* mask, float* output, float* cLast,
-                 const LstmCache* cache);
+                 const float* h0, const float* c0, const uint8_t* mask, const float* rscale,
+                 float* output, float* cLast, const LstmCache* cache);
 
 struct LstmGrads {
   float* dx = nullptr;                // (B, T, I)
@@ -68,7 +70,8 @@ struct LstmGrads {
 // (each nullable: zero). Reads the cache of a training forward with the same
 // inputs, does not modify it; overwrites every gradient.
 void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                  const float* h0, const float* c0, const uint8_t* mask, const float* output, const LstmCache& cache,
+                  const float* h0, const float* c0, const uint8_t* mask, const float* rscale,
+                  const float* output, const LstmCache& cache,
                   const float* dOutput, const float* dhLast, const float* dcLast, const LstmGrads& g);
 
 }  // namespace gatedrnn

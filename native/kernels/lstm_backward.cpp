@@ -85,7 +85,8 @@ void lstmBackwardGates(const LstmShape& s, const LstmOptions& o, const StepViews
 }  // namespace
 
 void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                  const float* h0, const float* c0, const uint8_t* mask, const float* output, const LstmCache& cache,
+                  const float* h0, const float* c0, const uint8_t* mask, const float* rscale,
+                  const float* output, const LstmCache& cache,
                   const float* dOutput, const float* dhLast, const float* dcLast, const LstmGrads& g) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   const long BT = static_cast<long>(B) * T;
@@ -104,6 +105,9 @@ void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w
   }
   FloatBuffer dG(BT * 4 * H);
   FloatBuffer act(BH), dhc(BH);
+  // With recurrent dropout the matmul's gradient lands in dRec and reaches
+  // dh through the scale.
+  FloatBuffer dRec(rscale ? BH : 0);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(BH);
 
@@ -115,13 +119,15 @@ void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w
     if (split) pool->parallelFor(B, rows); else rows(0, B);
     // dh_{t-1} += dG_t (B, 4H) @ rkernel^T
     sgemm(Trans::No, Trans::Yes, B, H, 4 * H, 1.0f, dG.data() + static_cast<long>(t) * 4 * H, T * 4 * H,
-          w.recurrentKernel, 4 * H, 1.0f, dh.data(), H);
+          w.recurrentKernel, 4 * H, rscale ? 0.0f : 1.0f, rscale ? dRec.data() : dh.data(), H);
+    if (rscale) addScaled(dh.data(), dRec.data(), rscale, BH);
   }
   std::copy(dh.begin(), dh.end(), g.dh0);
   std::copy(dc.begin(), dc.end(), g.dc0);
 
   FloatBuffer hPrev(BT * H);
   previousStates(B, T, H, h0, output, hPrev.data());
+  if (rscale) scaleStates(hPrev.data(), rscale, B, T, H);
   sgemm(Trans::Yes, Trans::No, I, 4 * H, static_cast<int>(BT), 1.0f, x, I, dG.data(), 4 * H, 0.0f, g.dKernel, 4 * H);
   sgemm(Trans::Yes, Trans::No, H, 4 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dG.data(), 4 * H, 0.0f,
         g.dRecurrentKernel, 4 * H);

@@ -9,6 +9,7 @@
 #include "dispatch.h"
 #include "gemm.h"
 #include "lstm.h"
+#include "sequence.h"
 #include "threadpool.h"
 
 namespace gatedrnn {
@@ -59,8 +60,8 @@ void lstmGates(const LstmShape& s, const LstmOptions& o, const float* bias, int 
 }  // namespace
 
 void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
-                 const float* h0, const float* c0, const uint8_t* mask, float* output, float* cLast,
-                 const LstmCache* cache) {
+                 const float* h0, const float* c0, const uint8_t* mask, const float* rscale,
+                 float* output, float* cLast, const LstmCache* cache) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   if (B == 0) return;
   if (T == 0) {
@@ -79,6 +80,7 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
   const float* bias = w.bias ? w.bias : zeros.data();
   FloatBuffer hp(static_cast<size_t>(B) * 4 * H);
   FloatBuffer act(static_cast<size_t>(B) * H);
+  FloatBuffer hScaled(rscale ? static_cast<size_t>(B) * H : 0);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
@@ -102,7 +104,9 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
       cOut = cellScratch.data() + static_cast<long>(t % 2) * B * H;
       ldcOut = H;
     }
-    sgemm(Trans::No, Trans::No, B, 4 * H, H, 1.0f, hPrev, ldh, w.recurrentKernel, 4 * H, 0.0f, hp.data(), 4 * H);
+    // The recurrent matmul reads h_{t-1} through recurrent dropout.
+    const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
+    sgemm(Trans::No, Trans::No, B, 4 * H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, 4 * H, 0.0f, hp.data(), 4 * H);
     auto rows = [&](int b0, int b1) {
       lstmGates(s, o, bias, t, b0, b1, xp, hp.data(), hPrev, ldh, cPrev, ldc, cOut, ldcOut, mask, output, act.data());
     };

@@ -21,4 +21,21 @@ void previousStates(int batch, int steps, int units, const float* h0, const floa
   }
 }
 
+const float* scaleState(const float* h, int ldh, const float* scale, int batch, int units, float* out) {
+  if (!scale) return h;
+  for (long b = 0; b < batch; b++)
+    for (long j = 0; j < units; j++) out[b * units + j] = h[b * ldh + j] * scale[b * units + j];
+  return out;
+}
+
+void addScaled(float* dh, const float* grad, const float* scale, long n) {
+  for (long i = 0; i < n; i++) dh[i] += grad[i] * scale[i];
+}
+
+void scaleStates(float* hPrev, const float* scale, int batch, int steps, int units) {
+  for (long b = 0; b < batch; b++)
+    for (long t = 0; t < steps; t++)
+      for (long j = 0; j < units; j++) hPrev[(b * steps + t) * units + j] *= scale[b * units + j];
+}
+
 }  // namespace gatedrnn

@@ -9,7 +9,7 @@
 import type { GruForwardResult, GruGradients, GruParams, GruSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
-import type { JsGruCache } from './gruForward.js';
+import { scaleState, type JsGruCache } from './gruForward.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 export async function gruBackward(
@@ -21,7 +21,7 @@ export async function gruBackward(
 ): Promise<GruGradients> {
   const { batch: B, steps: T, inputSize: I, units: H, resetAfter } = spec;
   if (!forward.cache || forward.cache.backend !== 'js') throw new Error('gruBackward needs the cache of a training forward on the same backend');
-  const { x, h0, mask, gates, hnCache } = forward.cache as JsGruCache;
+  const { x, h0, mask, recurrentScale: scale, gates, hnCache } = forward.cache as JsGruCache;
   const output = forward.output;
   const gateGrad = gateFns[spec.recurrentActivation].grad;
   const candGrad = candidateFns[spec.activation].grad;
@@ -33,9 +33,18 @@ export async function gruBackward(
   const dh = dLast ? Float32Array.from(dLast.subarray(0, B * H)) : new Float32Array(B * H);
   const yielder = new EventLoopYielder();
 
+  // With recurrent dropout, the matmuls' gradient w.r.t. h_{t-1} goes
+  // through the scale: computed into dRec, then added.
+  const dRec = scale ? new Float32Array(B * H) : dh;
+  const recBeta = scale ? 0 : 1;
+  const addRec = () => {
+    if (scale) for (let i = 0; i < B * H; i++) dh[i] += dRec[i] * scale[i];
+  };
   for (let t = T - 1; t >= 0 && B > 0; t--) {
     const hPrev = t === 0 ? h0 : output.subarray((t - 1) * H);
     const ldh = t === 0 ? H : T * H;
+    const hIn = scale ? scaleState(hPrev, ldh, scale, B, H) : hPrev;
+    const ldIn = scale ? H : ldh;
     if (resetAfter) {
       const hn = hnCache as Float32Array;
       for (let b = 0; b < B; b++) {
@@ -60,7 +69,8 @@ export async function gruBackward(
           dh[d + j] = dhj * z;
         }
       }
-      sgemm({ transA: false, transB: true, m: B, n: H, k: 3 * H, alpha: 1, a: dGh.subarray(t * 3 * H), lda: T * 3 * H, b: p.recurrentKernel, ldb: 3 * H, beta: 1, c: dh, ldc: H });
+      sgemm({ transA: false, transB: true, m: B, n: H, k: 3 * H, alpha: 1, a: dGh.subarray(t * 3 * H), lda: T * 3 * H, b: p.recurrentKernel, ldb: 3 * H, beta: recBeta, c: dRec, ldc: H });
+      addRec();
     } else {
       for (let b = 0; b < B; b++) {
         const row = b * T + t, g = row * 3 * H, o = row * H, h = b * ldh, d = b * H;
@@ -81,12 +91,14 @@ export async function gruBackward(
         const row = b * T + t, g = row * 3 * H, o = row * H, h = b * ldh, d = b * H;
         for (let j = 0; j < H; j++) {
           const r = gates[g + H + j];
-          dGx[g + H + j] = drh[d + j] * hPrev[h + j] * gateGrad(r);
-          dh[d + j] += drh[d + j] * r;
-          rh[o + j] = r * hPrev[h + j];
+          const hj = hIn[b * ldIn + j];
+          dGx[g + H + j] = drh[d + j] * hj * gateGrad(r);
+          dh[d + j] += drh[d + j] * r * (scale ? scale[d + j] : 1);
+          rh[o + j] = r * hj;
         }
       }
-      sgemm({ transA: false, transB: true, m: B, n: H, k: 2 * H, alpha: 1, a: dGx.subarray(t * 3 * H), lda: T * 3 * H, b: p.recurrentKernel, ldb: 3 * H, beta: 1, c: dh, ldc: H });
+      sgemm({ transA: false, transB: true, m: B, n: H, k: 2 * H, alpha: 1, a: dGx.subarray(t * 3 * H), lda: T * 3 * H, b: p.recurrentKernel, ldb: 3 * H, beta: recBeta, c: dRec, ldc: H });
+      addRec();
     }
     await yielder.maybeYield();
   }
@@ -97,6 +109,7 @@ export async function gruBackward(
     if (T > 0) hPrevAll.set(h0.subarray(b * H, (b + 1) * H), b * T * H);
     for (let t = 1; t < T; t++) hPrevAll.set(output.subarray((b * T + t - 1) * H, (b * T + t) * H), (b * T + t) * H);
   }
+  if (scale) for (let r = 0; r < BT; r++) for (let j = 0; j < H; j++) hPrevAll[r * H + j] *= scale[Math.floor(r / T) * H + j];
   const dKernel = new Float32Array(I * 3 * H);
   const dRecurrentKernel = new Float32Array(H * 3 * H);
   const dx = new Float32Array(BT * I);

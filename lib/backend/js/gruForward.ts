@@ -17,13 +17,22 @@ export interface JsGruCache extends GruCache {
   x: Float32Array;
   h0: Float32Array;
   mask: Uint8Array | null;
+  recurrentScale: Float32Array | null;
   /** (B, T, 3H): z | r | hh after their activations. */
   gates: Float32Array;
   /** (B, T, H), resetAfter only. */
   hnCache: Float32Array | null;
 }
 
-export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h0: Float32Array, mask: Uint8Array | null, training: boolean): Promise<GruForwardResult> {
+export async function gruForward(
+  spec: GruSpec,
+  p: GruParams,
+  x: Float32Array,
+  h0: Float32Array,
+  mask: Uint8Array | null,
+  recurrentScale: Float32Array | null,
+  training: boolean,
+): Promise<GruForwardResult> {
   const { batch: B, steps: T, inputSize: I, units: H, resetAfter } = spec;
   const gate = gateFns[spec.recurrentActivation].f;
   const cand = candidateFns[spec.activation].f;
@@ -41,8 +50,11 @@ export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h
   for (let t = 0; t < T && B > 0; t++) {
     const hPrev = t === 0 ? h0 : output.subarray((t - 1) * H);
     const ldh = t === 0 ? H : T * H;
+    // What the recurrent matmuls read: h_{t-1} through recurrent dropout.
+    const hIn = recurrentScale ? scaleState(hPrev, ldh, recurrentScale, B, H) : hPrev;
+    const ldIn = recurrentScale ? H : ldh;
     if (resetAfter) {
-      sgemm({ transA: false, transB: false, m: B, n: 3 * H, k: H, alpha: 1, a: hPrev, lda: ldh, b: p.recurrentKernel, ldb: 3 * H, beta: 0, c: hp, ldc: 3 * H });
+      sgemm({ transA: false, transB: false, m: B, n: 3 * H, k: H, alpha: 1, a: hIn, lda: ldIn, b: p.recurrentKernel, ldb: 3 * H, beta: 0, c: hp, ldc: 3 * H });
       for (let b = 0; b < B; b++) {
         const g = (b * T + t) * 3 * H, q = b * 3 * H, h = b * ldh, o = (b * T + t) * H;
         for (let j = 0; j < H; j++) {
@@ -59,7 +71,7 @@ export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h
         if (mask && !mask[b * T + t]) carryOver(output, o, hPrev, h, H);
       }
     } else {
-      sgemm({ transA: false, transB: false, m: B, n: 2 * H, k: H, alpha: 1, a: hPrev, lda: ldh, b: p.recurrentKernel, ldb: 3 * H, beta: 0, c: hp, ldc: 3 * H });
+      sgemm({ transA: false, transB: false, m: B, n: 2 * H, k: H, alpha: 1, a: hIn, lda: ldIn, b: p.recurrentKernel, ldb: 3 * H, beta: 0, c: hp, ldc: 3 * H });
       for (let b = 0; b < B; b++) {
         const g = (b * T + t) * 3 * H, q = b * 3 * H, h = b * ldh;
         for (let j = 0; j < H; j++) {
@@ -67,7 +79,7 @@ export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h
           const r = gate(xp[g + H + j] + ib[H + j] + hp[q + H + j]);
           xp[g + j] = z;
           xp[g + H + j] = r;
-          rh[b * H + j] = r * hPrev[h + j];
+          rh[b * H + j] = r * hIn[b * ldIn + j];
         }
       }
       sgemm({ transA: false, transB: false, m: B, n: H, k: H, alpha: 1, a: rh, lda: H, b: p.recurrentKernel.subarray(2 * H), ldb: 3 * H, beta: 0, c: hp.subarray(2 * H), ldc: 3 * H });
@@ -84,11 +96,18 @@ export async function gruForward(spec: GruSpec, p: GruParams, x: Float32Array, h
     }
     await yielder.maybeYield();
   }
-  const cache: JsGruCache | null = training ? { backend: 'js', x, h0, mask, gates: xp, hnCache: hn } : null;
+  const cache: JsGruCache | null = training ? { backend: 'js', x, h0, mask, recurrentScale, gates: xp, hnCache: hn } : null;
   return { output, cache };
 }
 
 /** A skipped step: the state (and so the output) repeats the previous one. */
 export function carryOver(dst: Float32Array, at: number, prev: Float32Array, from: number, H: number): void {
   for (let j = 0; j < H; j++) dst[at + j] = prev[from + j];
+}
+
+/** h (B, H, row stride ldh) * scale (B, H): the state as the recurrent matmul reads it. */
+export function scaleState(h: Float32Array, ldh: number, scale: Float32Array, B: number, H: number): Float32Array {
+  const out = new Float32Array(B * H);
+  for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) out[b * H + j] = h[b * ldh + j] * scale[b * H + j];
+  return out;
 }

@@ -21,7 +21,7 @@ export async function lstmBackward(
 ): Promise<LstmGradients> {
   const { batch: B, steps: T, inputSize: I, units: H } = spec;
   if (!forward.cache || forward.cache.backend !== 'js') throw new Error('lstmBackward needs the cache of a training forward on the same backend');
-  const { x, h0, c0, mask, gates, cells } = forward.cache as JsLstmCache;
+  const { x, h0, c0, mask, recurrentScale: scale, gates, cells } = forward.cache as JsLstmCache;
   const output = forward.output;
   const act = candidateFns[spec.activation];
   const gateGrad = gateFns[spec.recurrentActivation].grad;
@@ -54,7 +54,10 @@ export async function lstmBackward(
         dh[d + j] = 0;
       }
     }
-    sgemm({ transA: false, transB: true, m: B, n: H, k: 4 * H, alpha: 1, a: dG.subarray(t * 4 * H), lda: T * 4 * H, b: p.recurrentKernel, ldb: 4 * H, beta: 1, c: dh, ldc: H });
+    // With recurrent dropout the matmul's gradient goes through the scale.
+    const dRec = scale ? new Float32Array(B * H) : dh;
+    sgemm({ transA: false, transB: true, m: B, n: H, k: 4 * H, alpha: 1, a: dG.subarray(t * 4 * H), lda: T * 4 * H, b: p.recurrentKernel, ldb: 4 * H, beta: scale ? 0 : 1, c: dRec, ldc: H });
+    if (scale) for (let i = 0; i < B * H; i++) dh[i] += dRec[i] * scale[i];
     await yielder.maybeYield();
   }
 
@@ -63,6 +66,7 @@ export async function lstmBackward(
     if (T > 0) hPrev.set(h0.subarray(b * H, (b + 1) * H), b * T * H);
     if (T > 1) hPrev.set(output.subarray(b * T * H, (b * T + T - 1) * H), (b * T + 1) * H);
   }
+  if (scale) for (let r = 0; r < BT; r++) for (let j = 0; j < H; j++) hPrev[r * H + j] *= scale[Math.floor(r / T) * H + j];
   const dKernel = new Float32Array(I * 4 * H);
   const dRecurrentKernel = new Float32Array(H * 4 * H);
   const dx = new Float32Array(BT * I);

@@ -6,7 +6,7 @@
 import type { LstmCache, LstmForwardResult, LstmParams, LstmSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
-import { carryOver } from './gruForward.js';
+import { carryOver, scaleState } from './gruForward.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 /** The TS backend's LSTM cache: the inputs and what the steps computed. */
@@ -16,6 +16,7 @@ export interface JsLstmCache extends LstmCache {
   h0: Float32Array;
   c0: Float32Array;
   mask: Uint8Array | null;
+  recurrentScale: Float32Array | null;
   /** (B, T, 4H): i | f | g | o after their activations. */
   gates: Float32Array;
   /** (B, T, H): c_t. */
@@ -29,6 +30,7 @@ export async function lstmForward(
   h0: Float32Array,
   c0: Float32Array,
   mask: Uint8Array | null,
+  recurrentScale: Float32Array | null,
   training: boolean,
 ): Promise<LstmForwardResult> {
   const { batch: B, steps: T, inputSize: I, units: H } = spec;
@@ -45,7 +47,9 @@ export async function lstmForward(
   for (let t = 0; t < T && B > 0; t++) {
     const hPrev = t === 0 ? h0 : output.subarray((t - 1) * H);
     const ldh = t === 0 ? H : T * H;
-    sgemm({ transA: false, transB: false, m: B, n: 4 * H, k: H, alpha: 1, a: hPrev, lda: ldh, b: p.recurrentKernel, ldb: 4 * H, beta: 0, c: hp, ldc: 4 * H });
+    // The recurrent matmul reads h_{t-1} through recurrent dropout.
+    const hIn = recurrentScale ? scaleState(hPrev, ldh, recurrentScale, B, H) : hPrev;
+    sgemm({ transA: false, transB: false, m: B, n: 4 * H, k: H, alpha: 1, a: hIn, lda: recurrentScale ? H : ldh, b: p.recurrentKernel, ldb: 4 * H, beta: 0, c: hp, ldc: 4 * H });
     for (let b = 0; b < B; b++) {
       const g = (b * T + t) * 4 * H, q = b * 4 * H, o = (b * T + t) * H;
       const cp = t === 0 ? c0 : cells, cpo = t === 0 ? b * H : (b * T + t - 1) * H;
@@ -72,6 +76,6 @@ export async function lstmForward(
   }
   const c = T === 0 ? Float32Array.from(c0.subarray(0, B * H)) : new Float32Array(B * H);
   if (T > 0) for (let b = 0; b < B; b++) c.set(cells.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
-  const cache: JsLstmCache | null = training ? { backend: 'js', x, h0, c0, mask, gates: xp, cells } : null;
+  const cache: JsLstmCache | null = training ? { backend: 'js', x, h0, c0, mask, recurrentScale, gates: xp, cells } : null;
   return { output, c, cache };
 }

@@ -131,7 +131,7 @@ export class GRU extends RecurrentLayer {
     this.saved = null;
   }
 
-  protected async run({ x, xv, states, steps, dropoutScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+  protected async run({ x, xv, states, steps, dropoutScale, recurrentScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: GruSpec = {
@@ -146,7 +146,7 @@ export class GRU extends RecurrentLayer {
     const params = this.params;
     const h0 = states[0];
     const kernels = backend();
-    const forward = await kernels.gruForward(spec, params, xv, h0, steps?.read ?? null, training);
+    const forward = await kernels.gruForward(spec, params, xv, h0, steps?.read ?? null, recurrentScale, training);
     // backward runs on the backend that made the cache, even if the user
     // switches backends in between.
     this.saved = training ? { kernels, spec, params, steps, dropoutScale, forward } : null;

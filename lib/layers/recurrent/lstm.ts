@@ -119,13 +119,13 @@ export class LSTM extends RecurrentLayer {
     this.saved = null;
   }
 
-  protected async run({ x, xv, states, steps, dropoutScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+  protected async run({ x, xv, states, steps, dropoutScale, recurrentScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: LstmSpec = { batch: B, steps: T, inputSize: I, units: H, activation: this.activation, recurrentActivation: this.recurrentActivation };
     const params = this.params;
     const kernels = backend();
-    const forward = await kernels.lstmForward(spec, params, xv, states[0], states[1], steps?.read ?? null, training);
+    const forward = await kernels.lstmForward(spec, params, xv, states[0], states[1], steps?.read ?? null, recurrentScale, training);
     this.saved = training ? { kernels, spec, params, steps, dropoutScale, forward } : null;
     return this.outputs(forward.output, [lastStep(forward.output, B, T, H), forward.c], steps, B, T);
   }

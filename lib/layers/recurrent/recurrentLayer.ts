@@ -71,6 +71,14 @@ export interface RecurrentLayerArgs extends LayerArgs {
    * scaled by 1 / (1 - dropout). No effect outside training.
    */
   dropout?: number;
+  /**
+   * Fraction of the recurrent state to drop while training, in [0, 1): one
+   * mask per sequence and unit, the same at every timestep, applied to
+   * h_{t-1} where it enters the recurrent matmul (the variational dropout
+   * of Gal and Ghahramani that Keras implements); the state update itself
+   * uses the whole h_{t-1}.
+   */
+  recurrentDropout?: number;
   /** Seed for the initial weights (all three initializers draw from it) and the dropout masks. */
   seed?: number;
 }
@@ -103,6 +111,8 @@ export interface CheckedCall {
   steps: StepMask | null;
   /** Training with dropout: the (B, I) scale of each input feature (0 or 1/(1-p)). */
   dropoutScale: Float32Array | null;
+  /** Training with recurrentDropout: the (B, H) scale of each unit of h_{t-1}. */
+  recurrentScale: Float32Array | null;
   training: boolean;
 }
 
@@ -123,6 +133,7 @@ export abstract class RecurrentLayer extends Layer {
   readonly recurrentRegularizer: Regularizer | null;
   readonly biasRegularizer: Regularizer | null;
   readonly dropout: number;
+  readonly recurrentDropout: number;
   /** Draws the dropout masks; seeded from `seed` when given. */
   private readonly dropoutRng: Random;
   /** Features per timestep, I; known once built. */
@@ -160,13 +171,8 @@ export abstract class RecurrentLayer extends Layer {
     this.kernelRegularizer = checkRegularizer(args.kernelRegularizer, 'kernelRegularizer');
     this.recurrentRegularizer = checkRegularizer(args.recurrentRegularizer, 'recurrentRegularizer');
     this.biasRegularizer = checkRegularizer(args.biasRegularizer, 'biasRegularizer');
-    const dropout = args.dropout ?? 0;
-    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new RangeError(`dropout must be a number in [0, 1), got ${JSON.stringify(args.dropout)}`);
-    this.dropout = dropout;
-    const recurrentDropout = (args as { recurrentDropout?: unknown }).recurrentDropout;
-    if (recurrentDropout !== undefined && recurrentDropout !== 0) {
-      throw new RangeError(`recurrentDropout is not supported yet (got ${JSON.stringify(recurrentDropout)}); use dropout on the inputs`);
-    }
+    this.dropout = checkRate(args.dropout, 'dropout');
+    this.recurrentDropout = checkRate(args.recurrentDropout, 'recurrentDropout');
     this.dropoutRng = new Random(this.seed === undefined ? undefined : this.seed ^ 0x5bd1e995);
     if (this.batchInputShape && this.batchInputShape.length !== 3) {
       throw new RangeError(`a ${label} takes inputs of shape [batch, timesteps, features]: inputShape must be [timesteps|null, features], got ${formatShape(this.batchInputShape.slice(1))}`);
@@ -226,6 +232,7 @@ export abstract class RecurrentLayer extends Layer {
       recurrentRegularizer: this.recurrentRegularizer,
       biasRegularizer: this.biasRegularizer,
       dropout: this.dropout,
+      recurrentDropout: this.recurrentDropout,
     };
     if (this.seed !== undefined) config.seed = this.seed;
     return config;
@@ -270,18 +277,14 @@ export abstract class RecurrentLayer extends Layer {
     if (args.mask != null && args.lengths != null) throw new TypeError(`${what}: give either mask or lengths, not both`);
     let steps = args.mask != null ? maskFromTensor(args.mask, B, T, what) : args.lengths != null ? maskFromLengths(args.lengths, B, T, what) : null;
     const training = optionalBool(args.training, 'training', false);
-    let dropoutScale: Float32Array | null = null;
-    if (training && this.dropout > 0) {
-      dropoutScale = new Float32Array(B * I);
-      const keep = 1 / (1 - this.dropout);
-      for (let i = 0; i < dropoutScale.length; i++) dropoutScale[i] = this.dropoutRng.next() < this.dropout ? 0 : keep;
-      xv = scaleFeatures(xv, dropoutScale, B, T, I);
-    }
+    const dropoutScale = training && this.dropout > 0 ? this.dropoutMask(B * I, this.dropout) : null;
+    if (dropoutScale) xv = scaleFeatures(xv, dropoutScale, B, T, I);
+    const recurrentScale = training && this.recurrentDropout > 0 ? this.dropoutMask(B * this.units, this.recurrentDropout) : null;
     if (this.goBackwards) {
       xv = reverseSequence(xv, B, T, I, steps?.lengths ?? null);
       if (steps) steps = reverseSteps(steps, B, T);
     }
-    return { x, xv, states, steps, dropoutScale, training };
+    return { x, xv, states, steps, dropoutScale, recurrentScale, training };
   }
 
   /**
@@ -371,6 +374,14 @@ export abstract class RecurrentLayer extends Layer {
     this.carried = this.initialStates(list, first.shape[0]).map((s) => s.slice());
   }
 
+  /** n scales, each 0 with probability `rate`, else 1 / (1 - rate). */
+  private dropoutMask(n: number, rate: number): Float32Array {
+    const out = new Float32Array(n);
+    const keep = 1 / (1 - rate);
+    for (let i = 0; i < n; i++) out[i] = this.dropoutRng.next() < rate ? 0 : keep;
+    return out;
+  }
+
   private carriedStates(B: number): Float32Array[] {
     const carried = this.carried as Float32Array[];
     const had = carried[0].length / this.units;
@@ -435,6 +446,12 @@ export abstract class RecurrentLayer extends Layer {
       return v;
     });
   }
+}
+
+function checkRate(value: unknown, option: string): number {
+  const rate = value ?? 0;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new RangeError(`${option} must be a number in [0, 1), got ${JSON.stringify(value)}`);
+  return rate;
 }
 
 /** x (B, T, I) * scale (B, I) at every timestep, in a copy. */
