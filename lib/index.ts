@@ -13,6 +13,7 @@ export type { InitializerConfig, InitializerIdentifier, InitializerName } from '
 export type { RegularizerIdentifier } from './layers/regularizers.js';
 export { GRU, type GRULayerArgs, type GRUCallArgs, type GRUBackwardResult } from './layers/recurrent/gru.js';
 export { LSTM, type LSTMLayerArgs, type LSTMCallArgs, type LSTMBackwardResult } from './layers/recurrent/lstm.js';
+export { SimpleRNN, type SimpleRNNLayerArgs, type SimpleRNNCallArgs, type SimpleRNNBackwardResult } from './layers/recurrent/simpleRnn.js';
 export { Bidirectional, type BidirectionalLayerArgs, type BidirectionalBackwardResult, type MergeMode } from './layers/recurrent/bidirectional.js';
 export { RecurrentLayer, type RecurrentLayerArgs, type RecurrentCallArgs } from './layers/recurrent/recurrentLayer.js';
 export { gruWeightsFromTorch, gruWeightsToTorch, lstmWeightsFromTorch, lstmWeightsToTorch, type TorchRecurrentWeights } from './io/torchLayout.js';

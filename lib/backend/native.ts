@@ -23,6 +23,10 @@ import type {
   LstmGradients,
   LstmParams,
   LstmSpec,
+  RnnCache,
+  RnnGradients,
+  RnnParams,
+  RnnSpec,
   SgemmArgs,
 } from './types.js';
 
@@ -49,6 +53,19 @@ interface Addon {
     training: boolean;
   }): Promise<{ output: Float32Array; c: Float32Array; cache?: Handle }>;
   lstmBackward(args: { cache: Handle; dOutput: Float32Array | null; dh: Float32Array | null; dc: Float32Array | null }): Promise<LstmGradients>;
+  createRnnWeights(args: { inputSize: number; units: number; kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null }): Handle;
+  simpleRnnForward(args: {
+    weights: Handle;
+    batch: number;
+    steps: number;
+    activation: number;
+    x: Float32Array;
+    h0: Float32Array;
+    mask: Uint8Array | null;
+    recurrentScale: Float32Array | null;
+    training: boolean;
+  }): Promise<{ output: Float32Array; cache?: Handle }>;
+  simpleRnnBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<RnnGradients>;
   sgemm(args: SgemmArgs): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -67,6 +84,11 @@ interface NativeGruCache extends GruCache {
 }
 
 interface NativeLstmCache extends LstmCache {
+  readonly backend: 'native';
+  readonly handle: Handle;
+}
+
+interface NativeRnnCache extends RnnCache {
   readonly backend: 'native';
   readonly handle: Handle;
 }
@@ -137,6 +159,16 @@ export function nativeBackend(addon: Addon): KernelBackend {
     return handle;
   };
 
+  const rnnHandles = new WeakMap<RnnParams, Handle>();
+  const rnnWeightsOf = (spec: RnnSpec, p: RnnParams): Handle => {
+    let handle = rnnHandles.get(p);
+    if (!handle) {
+      handle = addon.createRnnWeights({ inputSize: spec.inputSize, units: spec.units, kernel: p.kernel, recurrentKernel: p.recurrentKernel, bias: p.bias });
+      rnnHandles.set(p, handle);
+    }
+    return handle;
+  };
+
   return {
     name: 'native',
     async gruForward(spec, p, x, h0, mask, recurrentScale, training) {
@@ -187,6 +219,16 @@ export function nativeBackend(addon: Addon): KernelBackend {
     async lstmBackward(spec, p, forward, dOutput, dh, dc) {
       if (!forward.cache || forward.cache.backend !== 'native') throw new Error('lstmBackward needs the cache of a training forward on the same backend');
       const g = await addon.lstmBackward({ cache: (forward.cache as NativeLstmCache).handle, dOutput, dh, dc });
+      return { ...g, dBias: p.bias ? g.dBias : null };
+    },
+    async simpleRnnForward(spec, p, x, h0, mask, recurrentScale, training) {
+      const r = await addon.simpleRnnForward({ weights: rnnWeightsOf(spec, p), batch: spec.batch, steps: spec.steps, activation: ACTIVATION_CODE[spec.activation], x, h0, mask, recurrentScale, training });
+      const cache: NativeRnnCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
+      return { output: r.output, cache };
+    },
+    async simpleRnnBackward(spec, p, forward, dOutput, dLast) {
+      if (!forward.cache || forward.cache.backend !== 'native') throw new Error('simpleRnnBackward needs the cache of a training forward on the same backend');
+      const g = await addon.simpleRnnBackward({ cache: (forward.cache as NativeRnnCache).handle, dOutput, dLast });
       return { ...g, dBias: p.bias ? g.dBias : null };
     },
     sgemm: (args) => addon.sgemm(args),

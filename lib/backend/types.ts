@@ -115,6 +115,43 @@ export interface LstmGradients {
   dBias: Float32Array | null;
 }
 
+/**
+ * SimpleRNN layout (Keras's): x (B, T, I), h0 (B, H), kernel (I, H),
+ * recurrentKernel (H, H), bias (H) or null; h' = act(x W + h U + b).
+ */
+export interface RnnSpec {
+  batch: number;
+  steps: number;
+  inputSize: number;
+  units: number;
+  activation: CandidateActivation;
+}
+
+/** SimpleRNN weights; immutable like {@link GruParams}. */
+export interface RnnParams {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array | null;
+}
+
+/** What SimpleRNN backward needs; private to the backend that made it. */
+export interface RnnCache {
+  readonly backend: BackendName;
+}
+
+export interface RnnForwardResult {
+  output: Float32Array;
+  cache: RnnCache | null;
+}
+
+export interface RnnGradients {
+  dx: Float32Array;
+  dh0: Float32Array;
+  dKernel: Float32Array;
+  dRecurrentKernel: Float32Array;
+  dBias: Float32Array | null;
+}
+
 /** C (m,n) = alpha op(A) @ op(B) + beta C, row-major with leading dimensions. */
 export interface SgemmArgs {
   transA: boolean;
@@ -195,6 +232,16 @@ export interface KernelBackend {
     dh: Float32Array | null,
     dc: Float32Array | null,
   ): Promise<LstmGradients>;
+  simpleRnnForward(
+    spec: RnnSpec,
+    params: RnnParams,
+    x: Float32Array,
+    h0: Float32Array,
+    mask: Uint8Array | null,
+    recurrentScale: Float32Array | null,
+    training: boolean,
+  ): Promise<RnnForwardResult>;
+  simpleRnnBackward(spec: RnnSpec, params: RnnParams, forward: RnnForwardResult, dOutput: Float32Array | null, dLast: Float32Array | null): Promise<RnnGradients>;
   sgemm(args: SgemmArgs): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -26,6 +26,7 @@
 #include "../kernels/gemm.h"
 #include "../kernels/gru.h"
 #include "../kernels/lstm.h"
+#include "../kernels/simple_rnn.h"
 #include "../kernels/threadpool.h"
 
 namespace {
@@ -185,6 +186,8 @@ const napi_type_tag kWeightsTag = {0x6761746564726e6eULL, 0x7765696768747331ULL}
 const napi_type_tag kCacheTag = {0x6761746564726e6eULL, 0x6361636865733031ULL};
 const napi_type_tag kLstmWeightsTag = {0x6761746564726e6eULL, 0x6c73746d77743031ULL};
 const napi_type_tag kLstmCacheTag = {0x6761746564726e6eULL, 0x6c73746d63613031ULL};
+const napi_type_tag kRnnWeightsTag = {0x6761746564726e6eULL, 0x726e6e7774733031ULL};
+const napi_type_tag kRnnCacheTag = {0x6761746564726e6eULL, 0x726e6e6361633031ULL};
 
 template <class T>
 std::shared_ptr<T> unwrap(const Napi::Value& v, const napi_type_tag& tag, const char* what) {
@@ -568,6 +571,161 @@ Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// ---- SimpleRNN ----------------------------------------------------------------
+
+struct RnnWeightsData {
+  int inputSize = 0, units = 0;
+  SharedFloats kernel, recurrentKernel, bias;
+  RnnWeights view() const {
+    RnnWeights w;
+    w.kernel = kernel->data();
+    w.recurrentKernel = recurrentKernel->data();
+    w.bias = bias ? bias->data() : nullptr;
+    return w;
+  }
+};
+using RnnWeightsPtr = std::shared_ptr<RnnWeightsData>;
+
+Napi::Value CreateRnnWeights(const Napi::CallbackInfo& info) {
+  Args a(info, {"inputSize", "units", "kernel", "recurrentKernel", "bias"});
+  auto w = std::make_shared<RnnWeightsData>();
+  w->inputSize = a.integer("inputSize", 1);
+  w->units = a.integer("units", 1, 1 << 20);
+  const size_t I = w->inputSize, H = w->units;
+  if (I * H > (size_t(1) << 31) || H * H > (size_t(1) << 31)) {
+    throw Napi::RangeError::New(info.Env(), "weights larger than 2^31 elements");
+  }
+  w->kernel = a.copy("kernel", I * H, false);
+  w->recurrentKernel = a.copy("recurrentKernel", H * H, false);
+  w->bias = a.copy("bias", H, true);
+  Napi::External<RnnWeightsPtr> handle = wrap(info.Env(), std::move(w));
+  napi_type_tag_object(info.Env(), handle, &kRnnWeightsTag);
+  return handle;
+}
+
+struct RnnCacheData {
+  RnnShape shape;
+  Activation activation = Activation::Tanh;
+  RnnWeightsPtr weights;
+  SharedFloats x, h0, output, rscale;
+  SharedMask mask;
+};
+using RnnCachePtr = std::shared_ptr<RnnCacheData>;
+
+// simpleRnnForward({weights, batch, steps, activation, x, h0, mask?, recurrentScale?, training})
+//   -> Promise<{output (B,T,H), cache?}>
+class RnnForwardWorker : public PromiseWorker {
+ public:
+  RnnForwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
+    cache_ = std::make_shared<RnnCacheData>();
+    cache_->weights = unwrap<RnnWeightsData>(a.get("weights"), kRnnWeightsTag, "weights");
+    RnnShape& s = cache_->shape;
+    s.batch = a.integer("batch", 0);
+    s.steps = a.integer("steps", 0);
+    s.inputSize = cache_->weights->inputSize;
+    s.units = cache_->weights->units;
+    const double widest = std::max<double>(s.inputSize, s.units);
+    if (static_cast<double>(s.batch) * s.steps * widest > static_cast<double>(size_t(1) << 31)) {
+      throw Napi::RangeError::New(env, "batch * steps * features exceeds 2^31 elements");
+    }
+    cache_->activation = static_cast<Activation>(a.integer("activation", 0, 3));
+    training_ = a.boolean("training");
+    const size_t B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
+    cache_->x = a.copy("x", B * T * I, false);
+    cache_->h0 = a.copy("h0", B * H, false);
+    cache_->mask = a.mask("mask", B * T);
+    cache_->rscale = a.copy("recurrentScale", B * H, true);
+  }
+
+  void Execute() override {
+    RnnCacheData& c = *cache_;
+    c.output = std::make_shared<Floats>(static_cast<size_t>(c.shape.batch) * c.shape.steps * c.shape.units);
+    simpleRnnForward(c.shape, c.activation, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
+                     floatData(c.rscale), c.output->data());
+  }
+
+ protected:
+  Napi::Value result() override {
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("output", toJs(env, training_ ? duplicate(cache_->output) : cache_->output));
+    if (training_) {
+      Napi::External<RnnCachePtr> handle = wrap(env, cache_);
+      napi_type_tag_object(env, handle, &kRnnCacheTag);
+      out.Set("cache", handle);
+    }
+    cache_.reset();
+    return out;
+  }
+
+ private:
+  RnnCachePtr cache_;
+  bool training_ = false;
+};
+
+// simpleRnnBackward({cache, dOutput, dLast}) -> Promise<{dx, dh0, dKernel, dRecurrentKernel, dBias?}>
+class RnnBackwardWorker : public PromiseWorker {
+ public:
+  RnnBackwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
+    cache_ = unwrap<RnnCacheData>(a.get("cache"), kRnnCacheTag, "cache");
+    const size_t B = cache_->shape.batch, T = cache_->shape.steps, H = cache_->shape.units;
+    dOutput_ = a.copy("dOutput", B * T * H, true);
+    dLast_ = a.copy("dLast", B * H, true);
+  }
+
+  void Execute() override {
+    const RnnCacheData& c = *cache_;
+    const size_t B = c.shape.batch, T = c.shape.steps, I = c.shape.inputSize, H = c.shape.units;
+    dx_ = std::make_shared<Floats>(B * T * I);
+    dh0_ = std::make_shared<Floats>(B * H);
+    dKernel_ = std::make_shared<Floats>(I * H);
+    dRecurrentKernel_ = std::make_shared<Floats>(H * H);
+    if (c.weights->bias) dBias_ = std::make_shared<Floats>(H);
+    RnnGrads g;
+    g.dx = dx_->data();
+    g.dh0 = dh0_->data();
+    g.dKernel = dKernel_->data();
+    g.dRecurrentKernel = dRecurrentKernel_->data();
+    g.dBias = dBias_ ? dBias_->data() : nullptr;
+    simpleRnnBackward(c.shape, c.activation, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
+                      floatData(c.rscale), c.output->data(), dOutput_ ? dOutput_->data() : nullptr,
+                      dLast_ ? dLast_->data() : nullptr, g);
+  }
+
+ protected:
+  Napi::Value result() override {
+    Napi::Env env = Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("dx", toJs(env, dx_));
+    out.Set("dh0", toJs(env, dh0_));
+    out.Set("dKernel", toJs(env, dKernel_));
+    out.Set("dRecurrentKernel", toJs(env, dRecurrentKernel_));
+    out.Set("dBias", dBias_ ? Napi::Value(toJs(env, dBias_)) : env.Null());
+    return out;
+  }
+
+ private:
+  RnnCachePtr cache_;
+  SharedFloats dOutput_, dLast_;
+  SharedFloats dx_, dh0_, dKernel_, dRecurrentKernel_, dBias_;
+};
+
+Napi::Value SimpleRnnForward(const Napi::CallbackInfo& info) {
+  Args a(info, {"weights", "batch", "steps", "activation", "x", "h0", "mask", "recurrentScale", "training"});
+  auto* worker = new RnnForwardWorker(info.Env(), a);
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
+Napi::Value SimpleRnnBackward(const Napi::CallbackInfo& info) {
+  Args a(info, {"cache", "dOutput", "dLast"});
+  auto* worker = new RnnBackwardWorker(info.Env(), a);
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
 // sgemm({transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}),
 // synchronous (nothing can change the buffers while it runs): used by tests
 // of the wrapper, by the benchmark's peak and by the initializers.
@@ -643,6 +801,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createLstmWeights", Napi::Function::New(env, CreateLstmWeights));
   exports.Set("lstmForward", Napi::Function::New(env, LstmForward));
   exports.Set("lstmBackward", Napi::Function::New(env, LstmBackward));
+  exports.Set("createRnnWeights", Napi::Function::New(env, CreateRnnWeights));
+  exports.Set("simpleRnnForward", Napi::Function::New(env, SimpleRnnForward));
+  exports.Set("simpleRnnBackward", Napi::Function::New(env, SimpleRnnBackward));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));

@@ -5,6 +5,7 @@ import { gruBackward } from './gruBackward.js';
 import { gruForward } from './gruForward.js';
 import { lstmBackward } from './lstmBackward.js';
 import { lstmForward } from './lstmForward.js';
+import { simpleRnnBackward, simpleRnnForward } from './simpleRnn.js';
 
 export const jsBackend: KernelBackend = {
   name: 'js',
@@ -12,6 +13,8 @@ export const jsBackend: KernelBackend = {
   gruBackward,
   lstmForward,
   lstmBackward,
+  simpleRnnForward,
+  simpleRnnBackward,
   sgemm,
   // The TS kernels run on the calling thread; the setting is kept for the
   // native backend, which reads it when selected.
