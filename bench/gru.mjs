@@ -3,11 +3,19 @@
 // (training) on the native (OpenBLAS) and js backends, at 1 and 2 threads,
 // compared with the OpenBLAS SGEMM peak measured in the same run.
 //
-//   npm run bench                       build dist/ and run everything (~2 min on 2 cores)
+//   npm run bench                       build dist/ and run everything (~2.3 min on 2 cores)
 //   node bench/gru.mjs --quick          shape S only
 //   node bench/gru.mjs --shapes S,M     some shapes
 //   node bench/gru.mjs --backends native   skip the js backend
 //   node bench/gru.mjs --no-unset       skip the section with OPENBLAS_CORETYPE/L2_SIZE unset
+//   node bench/gru.mjs --variants       only the layer-variants table (native, shape M)
+//   node bench/gru.mjs --no-variants    skip the layer-variants table
+//
+// Besides the GRU rows, each section has a second table, "layer variants at
+// shape M": the native backend's GRU next to an LSTM, a bidirectional GRU
+// (concat), a GRU with a mask and a GRU with dropout/recurrentDropout, at
+// 1 and 2 threads, each compared with the GRU row of the same section,
+// thread count and mode.
 //
 // The OpenBLAS kernel is chosen when the library loads, from the CPU and the
 // variables OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE. The first section runs
@@ -37,16 +45,20 @@ const SHAPES = {
 };
 const THREADS = [1, 2];
 const PEAK_N = 2048;
+/** The shape of the layer-variants table. */
+const VARIANT_SHAPE = 'M';
 
 // ---------------------------------------------------------------- arguments
 
 function usage(code) {
   console.log(
-    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L] [--backends native,js] [--no-unset]\n' +
-      '  --quick        shape S only\n' +
+    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L] [--backends native,js] [--no-unset] [--variants | --no-variants]\n' +
+      '  --quick        shape S only (and no layer-variants table)\n' +
       '  --shapes LIST  comma-separated subset of S,M,L\n' +
       '  --backends     comma-separated subset of native,js (default both)\n' +
-      '  --no-unset     skip the second section (OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)',
+      '  --no-unset     skip the second section (OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)\n' +
+      '  --variants     only the layer-variants table (native, shape M; no GRU shape rows, no SGEMM peak)\n' +
+      '  --no-variants  skip the layer-variants table',
   );
   process.exit(code);
 }
@@ -60,6 +72,8 @@ function parseArgs(argv) {
         child: { type: 'boolean', default: false },
         quick: { type: 'boolean', default: false },
         'no-unset': { type: 'boolean', default: false },
+        variants: { type: 'boolean', default: false },
+        'no-variants': { type: 'boolean', default: false },
         shapes: { type: 'string' },
         backends: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -70,11 +84,29 @@ function parseArgs(argv) {
     usage(2);
   }
   if (parsed.help) usage(0);
+  const backends = parsed.backends ? list(parsed.backends, ['native', 'js'], 'backend') : ['native', 'js'];
+  if (parsed.variants) {
+    // Only the variants table: a fast way to iterate on it.
+    const conflict = ['no-variants', 'quick', 'shapes'].find((k) => parsed[k] !== undefined && parsed[k] !== false);
+    if (conflict) {
+      console.error(`--variants runs only the layer-variants table (shape ${VARIANT_SHAPE}); it cannot be combined with --${conflict}`);
+      usage(2);
+    }
+    if (!backends.includes('native')) {
+      console.error('--variants measures the native backend only; --backends must include native');
+      usage(2);
+    }
+  }
   return {
     child: parsed.child,
-    shapes: parsed.quick ? ['S'] : parsed.shapes ? list(parsed.shapes, Object.keys(SHAPES), 'shape') : Object.keys(SHAPES),
-    backends: parsed.backends ? list(parsed.backends, ['native', 'js'], 'backend') : ['native', 'js'],
+    shapes: parsed.variants ? [] : parsed.quick ? ['S'] : parsed.shapes ? list(parsed.shapes, Object.keys(SHAPES), 'shape') : Object.keys(SHAPES),
+    backends: parsed.variants ? ['native'] : backends,
     unset: !parsed['no-unset'],
+    // The variants table runs by default, except with --quick (which is meant
+    // to be quick) or without the native backend (it measures native only).
+    variants: parsed.variants || (!parsed['no-variants'] && !parsed.quick && backends.includes('native')),
+    variantsOnly: parsed.variants,
+    variantsSkipped: parsed['no-variants'] ? '--no-variants' : parsed.quick ? '--quick' : 'native backend not selected',
   };
 }
 
@@ -139,6 +171,13 @@ const CLK_TCK = 100; // USER_HZ on Linux
 
 const othersText = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(2));
 
+/** Average number of CPUs used by this process between two snapshots. */
+function ownCpu(a, b) {
+  if (!a || !b) return null;
+  const wall = (b.t - a.t) / 1000;
+  return wall > 0 ? (b.own - a.own) / wall : null;
+}
+
 /** Average number of CPUs used by other processes between two snapshots. */
 function otherCpu(a, b) {
   if (!a || !b) return null;
@@ -155,6 +194,9 @@ function median(xs) {
 
 /** Forward FLOPs of a GRU: the input and recurrent matmuls, 2·T·B·3H·(I+H). */
 const forwardFlops = ({ B, T, I, H }) => 2 * T * B * 3 * H * (I + H);
+
+/** Forward FLOPs of an LSTM: 2·T·B·4H·(I+H). */
+const lstmForwardFlops = ({ B, T, I, H }) => 2 * T * B * 4 * H * (I + H);
 
 const shapeText = (name) => {
   const { B, T, I, H } = SHAPES[name];
@@ -210,6 +252,47 @@ function tableRow(row, cols = COLUMNS) {
   return cols.map((c) => cell(fmt(c.key, row), c)).join('  ');
 }
 
+/** The layer-variants table: same timing columns, plus two comparisons with the GRU row. */
+const VARIANT_COLUMNS = [
+  { key: 'config', title: 'config (env)', width: 24, left: true },
+  { key: 'threads', title: 'threads', width: 7 },
+  { key: 'variant', title: 'variant', width: 32, left: true },
+  { key: 'mode', title: 'mode', width: 7, left: true },
+  { key: 'ms', title: 'ms', width: 9 },
+  { key: 'seqPerSec', title: 'seq/s', width: 9 },
+  { key: 'gflops', title: 'GFLOP/s', width: 8 },
+  { key: 'gflopsVsGru', title: 'GFLOP/s vs GRU', width: 14 },
+  { key: 'msVsGru', title: 'ms vs GRU', width: 9 },
+  { key: 'own', title: 'own CPUs', width: 8 },
+  { key: 'runs', title: 'runs', width: 4 },
+  { key: 'others', title: 'others', width: 6 },
+];
+
+function fmtVariant(key, row) {
+  const v = row[key];
+  switch (key) {
+    // '?': this row or its GRU row was disturbed (others > 0.2).
+    case 'gflopsVsGru':
+      return v === null ? '(ref)' : `${v.toFixed(2)}x${row.disturbed ? '?' : ''}`;
+    case 'msVsGru':
+      return v === null ? '(ref)' : `${v >= 0 ? '+' : ''}${v.toFixed(1)}%${row.disturbed ? '?' : ''}`;
+    case 'own':
+      return othersText(v);
+    case 'variant':
+      return String(v);
+    default:
+      return fmt(key, row);
+  }
+}
+
+function variantHeader() {
+  return tableHeader(VARIANT_COLUMNS);
+}
+
+function variantRow(row) {
+  return VARIANT_COLUMNS.map((c) => cell(fmtVariant(c.key, row), c)).join('  ');
+}
+
 // ---------------------------------------------------------------- measuring
 
 async function loadPackage() {
@@ -257,7 +340,8 @@ async function timeIt(fn, { warmup, minReps, maxReps, budgetMs }) {
     await fn();
     times.push(now() - t0);
   }
-  return { ms: median(times), runs: times.length, others: otherCpu(snap, cpuSnapshot()) };
+  const end = cpuSnapshot();
+  return { ms: median(times), runs: times.length, others: otherCpu(snap, end), own: ownCpu(snap, end) };
 }
 
 /** Repetition policy: the js backend is slow, one warmup-free run on M and L. */
@@ -283,6 +367,113 @@ class Workload {
     await this.layer.apply(this.x, { training: true });
     await this.layer.backward(this.dOutput);
   };
+}
+
+/** Repetition policy of the variants table: as native, with a 1 s budget per row. */
+const VARIANT_POLICY = { warmup: 2, minReps: 5, maxReps: 50, budgetMs: 1000 };
+
+/** Sequence lengths uniform in [T/2, T] from a seeded PRNG, as a (B, T) bool mask (1 = valid). */
+function randomMask(g, B, T, seed) {
+  const next = rng(seed);
+  const lo = Math.ceil(T / 2);
+  const m = new Uint8Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const len = Math.min(T, lo + Math.floor(((next() + 1) / 2) * (T - lo + 1)));
+    m.fill(1, b * T, b * T + len);
+  }
+  return g.tensor(m, [B, T], 'bool');
+}
+
+/**
+ * The layers of the variants table at shape `name`, each with its inputs and
+ * call arguments. Every GRU uses the same seed, so they share their weights.
+ * `flops` is the forward count (fwd+bwd counts 3x): the mask and dropout rows
+ * count the same as the GRU, so their GFLOP/s compare directly.
+ */
+function variantWorkloads(g, name) {
+  const shape = SHAPES[name];
+  const { B, T, I, H } = shape;
+  const x = g.tensor(randomArray(B * T * I, 1), [B, T, I]);
+  const dOutput = g.tensor(randomArray(B * T * H, 2), [B, T, H]);
+  const dOutputConcat = g.tensor(randomArray(B * T * 2 * H, 3), [B, T, 2 * H]);
+  const mask = randomMask(g, B, T, 4);
+  const gru = (extra = {}) => g.layers.gru({ units: H, returnSequences: true, seed: 7, ...extra });
+  const gruFlops = forwardFlops(shape);
+  const list = [
+    { key: 'gru', label: 'GRU', layer: gru(), dOutput, flops: gruFlops },
+    { key: 'lstm', label: 'LSTM', layer: g.layers.lstm({ units: H, returnSequences: true, seed: 7 }), dOutput, flops: lstmForwardFlops(shape) },
+    {
+      key: 'bigru',
+      label: 'BiGRU concat (2x GRU FLOPs)',
+      layer: g.layers.bidirectional({ layer: gru(), mergeMode: 'concat' }),
+      dOutput: dOutputConcat,
+      flops: 2 * gruFlops,
+    },
+    { key: 'mask', label: 'GRU + mask (len T/2..T)', layer: gru(), dOutput, flops: gruFlops, kwargs: { mask } },
+    {
+      key: 'dropout',
+      label: 'GRU dropout .2 + recDropout .2',
+      // Dropout only acts while training: the fwd row is an inference call, where it is off.
+      fwdLabel: 'GRU dropout (inactive in fwd)',
+      layer: gru({ dropout: 0.2, recurrentDropout: 0.2 }),
+      dOutput,
+      flops: gruFlops,
+    },
+  ];
+  return list.map((w) => ({ ...w, x }));
+}
+
+/**
+ * The variants table of one section: for each thread count and variant, fwd
+ * and fwd+bwd, compared with the GRU row of the same thread count and mode.
+ */
+async function benchVariants(g, { config, name, print }) {
+  g.setBackend('native');
+  const workloads = variantWorkloads(g, name);
+  const rows = [];
+  for (const threads of THREADS) {
+    g.setNumThreads(threads);
+    const ref = {};
+    for (const w of workloads) {
+      const kwargs = w.kwargs ?? {};
+      for (const mode of ['fwd', 'fwd+bwd']) {
+        const fn =
+          mode === 'fwd'
+            ? async () => {
+                await w.layer.apply(w.x, kwargs);
+              }
+            : async () => {
+                await w.layer.apply(w.x, { ...kwargs, training: true });
+                await w.layer.backward(w.dOutput);
+              };
+        const { ms, runs, others, own } = await timeIt(fn, VARIANT_POLICY);
+        const flops = w.flops * (mode === 'fwd' ? 1 : 3);
+        const gflops = flops / (ms * 1e6);
+        const isRef = w.key === 'gru';
+        if (isRef) ref[mode] = { ms, gflops, others };
+        const row = {
+          config,
+          threads,
+          shape: name,
+          variant: mode === 'fwd' && w.fwdLabel ? w.fwdLabel : w.label,
+          key: w.key,
+          mode,
+          ms,
+          runs,
+          others,
+          own,
+          disturbed: !isRef && [others, ref[mode].others].some((o) => o !== null && o > 0.2),
+          seqPerSec: SHAPES[name].B / (ms / 1000),
+          gflops,
+          gflopsVsGru: isRef ? null : gflops / ref[mode].gflops,
+          msVsGru: isRef ? null : (100 * (ms - ref[mode].ms)) / ref[mode].ms,
+        };
+        rows.push(row);
+        print(variantRow(row));
+      }
+    }
+  }
+  return rows;
 }
 
 async function benchRows(g, { config, backend, threads, shapes, peak, print }) {
@@ -328,9 +519,11 @@ function envText(env) {
 
 /**
  * One section: SGEMM peaks and GRU rows in this process's OpenBLAS
- * configuration. `backends` is which ones to run (the child runs native only).
+ * configuration, then the layer-variants table. `backends` is which ones to
+ * run (the child runs native only); no `shapes` (--variants) skips the GRU
+ * rows and the SGEMM peaks.
  */
-async function runSection(g, { index, title, configLabel, backends, shapes, print }) {
+async function runSection(g, { index, title, configLabel, backends, shapes, variants, print }) {
   const info = (() => {
     g.setBackend('native');
     return g.backendInfo();
@@ -341,6 +534,11 @@ async function runSection(g, { index, title, configLabel, backends, shapes, prin
   print(`== [${index}] ${title(core)} ==`);
   print(`   ${envText(process.env)}`);
   print(`   backendInfo().blasCore = ${core}   (${info.blasVersion})`);
+  const variantRows = [];
+  if (shapes.length === 0) {
+    if (variants) variantRows.push(...(await variantSection(g, { config, print })));
+    return { core, config, peaks: null, rows: [], variantRows };
+  }
   const addon = loadAddon();
   // The peak is measured before the rows (printed) and again after them; the
   // better of the two is the reference, so a busy moment does not lower it.
@@ -372,7 +570,17 @@ async function runSection(g, { index, title, configLabel, backends, shapes, prin
     row.peak = peaks[row.threads].gflops;
     row.pct = (100 * row.gflops) / row.peak;
   }
-  return { core, config, peaks, rows };
+  if (variants && backends.includes('native')) variantRows.push(...(await variantSection(g, { config, print })));
+  return { core, config, peaks, rows, variantRows };
+}
+
+/** The layer-variants table of a section, printed as it goes. */
+async function variantSection(g, { config, print }) {
+  print('');
+  print(`   layer variants at shape ${shapeText(VARIANT_SHAPE)} (native; vs GRU = same section, threads and mode)`);
+  print('');
+  print(variantHeader());
+  return benchVariants(g, { config, name: VARIANT_SHAPE, print });
 }
 
 // ---------------------------------------------------------------- main
@@ -382,7 +590,7 @@ async function child(opts) {
   const print = (s) => console.log(s);
   if (!g.backendInfo().nativeAvailable) {
     print(`   native backend unavailable in the child: ${g.backendInfo().nativeError}`);
-    fs.writeSync(3, JSON.stringify({ core: null, rows: [], peaks: {} }));
+    fs.writeSync(3, JSON.stringify({ core: null, rows: [], variantRows: [], peaks: null }));
     return;
   }
   const section = await runSection(g, {
@@ -391,6 +599,7 @@ async function child(opts) {
     configLabel: (core) => `vars unset (${core})`,
     backends: ['native'],
     shapes: opts.shapes,
+    variants: opts.variants,
     print,
   });
   fs.writeSync(3, JSON.stringify(section));
@@ -409,8 +618,20 @@ async function main() {
   print(`node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} logical CPUs: ${cpus[0]?.model ?? '?'}; source ${gitDescribe()}`);
   if (first.nativePath) print(`addon: ${first.nativePath}`);
   print(`CPU features: ${first.cpuFeatures.join(' ') || '(none reported)'}; gate math: ${first.gateMathDispatch ?? 'n/a'}`);
-  print(`shapes: ${opts.shapes.map(shapeText).join(', ')}; backends: ${opts.backends.join(', ')}; threads: ${THREADS.join(', ')} (js: 1)`);
-  print('forward FLOPs = 2*T*B*3H*(I+H); fwd+bwd = 3x; ms = median over "runs" after warmup (js M/L: one run, no warmup)');
+  if (opts.shapes.length) {
+    print(`shapes: ${opts.shapes.map(shapeText).join(', ')}; backends: ${opts.backends.join(', ')}; threads: ${THREADS.join(', ')} (js: 1)`);
+  } else {
+    print('GRU shape rows skipped (--variants)');
+  }
+  print(
+    opts.variants
+      ? `layer variants (native, threads ${THREADS.join(', ')}): GRU, LSTM, BiGRU concat, GRU + mask, GRU dropout at ${shapeText(VARIANT_SHAPE)}`
+      : `layer variants skipped (${opts.variantsSkipped})`,
+  );
+  print(
+    `forward FLOPs = 2*T*B*3H*(I+H)${opts.variants ? ' (LSTM: 4H; BiGRU: 2x GRU; mask and dropout rows: as GRU)' : ''}; fwd+bwd = 3x; ` +
+      `ms = median over "runs" after warmup${opts.backends.includes('js') && opts.shapes.some((n) => n !== 'S') ? ' (js M/L: one run, no warmup)' : ''}`,
+  );
   const load = os.loadavg()[0];
   print(`load average (1 min) at start: ${load.toFixed(2)}${load > 0.5 ? '  WARNING: other processes are using the CPU, timings will be noisy' : ''}`);
 
@@ -424,7 +645,8 @@ async function main() {
     if (opts.backends.includes('js')) {
       rows.push(...(await benchRows(g, { config: 'no native addon', backend: 'js', threads: 1, shapes: opts.shapes, peak: null, print })));
     }
-    sections.push({ rows });
+    if (opts.variants) print('\nlayer variants skipped: they measure the native backend');
+    sections.push({ rows, variantRows: [] });
   } else {
     const varsSet = BLAS_VARS.filter((k) => process.env[k] !== undefined);
     sections.push(
@@ -434,6 +656,7 @@ async function main() {
         configLabel: (core) => `env as is (${core})`,
         backends: opts.backends,
         shapes: opts.shapes,
+        variants: opts.variants,
         print,
       }),
     );
@@ -447,7 +670,7 @@ async function main() {
     } else {
       const env = { ...process.env };
       for (const k of BLAS_VARS) delete env[k];
-      const args = [thisFile, '--child', '--shapes', opts.shapes.join(',')];
+      const args = [thisFile, '--child', ...(opts.variantsOnly ? ['--variants'] : ['--shapes', opts.shapes.join(','), ...(opts.variants ? [] : ['--no-variants'])])];
       const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'pipe'], maxBuffer: 1 << 24 });
       const payload = r.output?.[3] ? String(r.output[3]) : '';
       if (r.status !== 0 || !payload) {
@@ -462,19 +685,32 @@ async function main() {
   print('\npeers: none measured (no PyTorch or onnxruntime-node comparison yet; a later issue adds them)');
 
   const all = sections.flatMap((s) => s.rows);
+  const allVariants = sections.flatMap((s) => s.variantRows ?? []);
   print('\n== summary ==');
   for (const s of sections) {
     if (!s.peaks) continue;
     const p = THREADS.map((t) => `${t}T ${s.peaks[t].gflops.toFixed(1)}`).join(', ');
     print(`SGEMM ${PEAK_N}^3 peak GFLOP/s, ${s.config}: ${p}`);
   }
-  if (haveNative) print('% SGEMM peak uses the better of the two peak measurements of its own section (the rows printed above used the first).');
+  if (all.length && haveNative) print('% SGEMM peak uses the better of the two peak measurements of its own section (the rows printed above used the first).');
   print('others = average CPUs used by other processes during the timed runs (/proc/stat); above ~0.2 the row is disturbed.');
-  print('');
-  print(tableHeader());
-  for (const row of all) print(tableRow(row));
-  const busy = all.filter((r) => r.others !== null && r.others > 0.2);
-  if (busy.length) print(`\nWARNING: ${busy.length} of ${all.length} rows ran while other processes used > 0.2 CPU; rerun on a quiet machine for stable numbers.`);
+  if (all.length) {
+    print('');
+    print(tableHeader());
+    for (const row of all) print(tableRow(row));
+  }
+  if (allVariants.length) {
+    print('');
+    print(`layer variants at shape ${shapeText(VARIANT_SHAPE)} (native)`);
+    print('GFLOP/s vs GRU = GFLOP/s / GRU row GFLOP/s; ms vs GRU = time overhead over the GRU row (same config, threads, mode);');
+    print("'?' = this row or its GRU row was disturbed (others > 0.2). own CPUs = CPUs this process used (BiGRU runs its two directions side by side).");
+    print('');
+    print(variantHeader());
+    for (const row of allVariants) print(variantRow(row));
+  }
+  const counted = [...all, ...allVariants];
+  const busy = counted.filter((r) => r.others !== null && r.others > 0.2);
+  if (busy.length) print(`\nWARNING: ${busy.length} of ${counted.length} rows ran while other processes used > 0.2 CPU; rerun on a quiet machine for stable numbers.`);
   print(`\nwall time ${((now() - wallStart) / 1000).toFixed(1)} s`);
 }
 
