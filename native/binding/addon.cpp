@@ -251,7 +251,7 @@ GruShape readShape(const Args& a, const GruWeightsData& w) {
   s.inputSize = w.inputSize;
   s.units = w.units;
   const double B = s.batch, T = s.steps, widest = std::max<double>(s.inputSize, 3.0 * s.units);
-  if (B * T * widest > static_cast<double>(size_t(1) << 31)) {
+  if (B * T * widest >= static_cast<double>(size_t(1) << 31)) {
     throw Napi::RangeError::New(a.env(), "batch * steps * features exceeds 2^31 elements");
   }
   return s;
@@ -293,15 +293,15 @@ class GruForwardWorker : public PromiseWorker {
     GruCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
     c.output = std::make_shared<Floats>(B * T * H);
-    GruCache kept;
+    GruCache activations;
     if (training_) {
       c.gates = std::make_shared<Floats>(B * T * 3 * H);
       if (c.options.resetAfter) c.hn = std::make_shared<Floats>(B * T * H);
-      kept.gates = c.gates->data();
-      kept.hnCache = c.hn ? c.hn->data() : nullptr;
+      activations.gates = c.gates->data();
+      activations.hnCache = c.hn ? c.hn->data() : nullptr;
     }
     gruForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
-               floatData(c.rscale), c.output->data(), training_ ? &kept : nullptr);
+               floatData(c.rscale), c.output->data(), training_ ? &activations : nullptr);
   }
 
  protected:
@@ -345,9 +345,9 @@ class GruBackwardWorker : public PromiseWorker {
     dRecurrentKernel_ = std::make_shared<Floats>(H * 3 * H);
     if (c.weights->inputBias) dInputBias_ = std::make_shared<Floats>(3 * H);
     if (c.weights->recurrentBias) dRecurrentBias_ = std::make_shared<Floats>(3 * H);
-    GruCache kept;
-    kept.gates = c.gates->data();
-    kept.hnCache = c.hn ? c.hn->data() : nullptr;
+    GruCache activations;
+    activations.gates = c.gates->data();
+    activations.hnCache = c.hn ? c.hn->data() : nullptr;
     GruGrads g;
     g.dx = dx_->data();
     g.dh0 = dh0_->data();
@@ -356,7 +356,7 @@ class GruBackwardWorker : public PromiseWorker {
     g.dInputBias = dInputBias_ ? dInputBias_->data() : nullptr;
     g.dRecurrentBias = dRecurrentBias_ ? dRecurrentBias_->data() : nullptr;
     gruBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
-                floatData(c.rscale), c.output->data(), kept,
+                floatData(c.rscale), c.output->data(), activations,
                 dOutput_ ? dOutput_->data() : nullptr, dLast_ ? dLast_->data() : nullptr, g);
   }
 
@@ -449,7 +449,7 @@ class LstmForwardWorker : public PromiseWorker {
     s.inputSize = cache_->weights->inputSize;
     s.units = cache_->weights->units;
     const double widest = std::max<double>(s.inputSize, 4.0 * s.units);
-    if (static_cast<double>(s.batch) * s.steps * widest > static_cast<double>(size_t(1) << 31)) {
+    if (static_cast<double>(s.batch) * s.steps * widest >= static_cast<double>(size_t(1) << 31)) {
       throw Napi::RangeError::New(env, "batch * steps * features exceeds 2^31 elements");
     }
     cache_->options.activation = static_cast<Activation>(a.integer("activation", 0, 3));
@@ -468,15 +468,15 @@ class LstmForwardWorker : public PromiseWorker {
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
     c.output = std::make_shared<Floats>(B * T * H);
     cLast_ = std::make_shared<Floats>(B * H);
-    LstmCache kept;
+    LstmCache activations;
     if (training_) {
       c.gates = std::make_shared<Floats>(B * T * 4 * H);
       c.cells = std::make_shared<Floats>(B * T * H);
-      kept.gates = c.gates->data();
-      kept.cells = c.cells->data();
+      activations.gates = c.gates->data();
+      activations.cells = c.cells->data();
     }
     lstmForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
-                floatData(c.rscale), c.output->data(), cLast_->data(), training_ ? &kept : nullptr);
+                floatData(c.rscale), c.output->data(), cLast_->data(), training_ ? &activations : nullptr);
   }
 
  protected:
@@ -521,9 +521,9 @@ class LstmBackwardWorker : public PromiseWorker {
     dKernel_ = std::make_shared<Floats>(I * 4 * H);
     dRecurrentKernel_ = std::make_shared<Floats>(H * 4 * H);
     if (c.weights->bias) dBias_ = std::make_shared<Floats>(4 * H);
-    LstmCache kept;
-    kept.gates = c.gates ? c.gates->data() : nullptr;
-    kept.cells = c.cells ? c.cells->data() : nullptr;
+    LstmCache activations;
+    activations.gates = c.gates ? c.gates->data() : nullptr;
+    activations.cells = c.cells ? c.cells->data() : nullptr;
     LstmGrads g;
     g.dx = dx_->data();
     g.dh0 = dh0_->data();
@@ -532,7 +532,7 @@ class LstmBackwardWorker : public PromiseWorker {
     g.dRecurrentKernel = dRecurrentKernel_->data();
     g.dBias = dBias_ ? dBias_->data() : nullptr;
     lstmBackward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
-                 floatData(c.rscale), c.output->data(), kept, dOutput_ ? dOutput_->data() : nullptr, dh_ ? dh_->data() : nullptr,
+                 floatData(c.rscale), c.output->data(), activations, dOutput_ ? dOutput_->data() : nullptr, dh_ ? dh_->data() : nullptr,
                  dc_ ? dc_->data() : nullptr, g);
   }
 
@@ -625,7 +625,7 @@ class RnnForwardWorker : public PromiseWorker {
     s.inputSize = cache_->weights->inputSize;
     s.units = cache_->weights->units;
     const double widest = std::max<double>(s.inputSize, s.units);
-    if (static_cast<double>(s.batch) * s.steps * widest > static_cast<double>(size_t(1) << 31)) {
+    if (static_cast<double>(s.batch) * s.steps * widest >= static_cast<double>(size_t(1) << 31)) {
       throw Napi::RangeError::New(env, "batch * steps * features exceeds 2^31 elements");
     }
     cache_->activation = static_cast<Activation>(a.integer("activation", 0, 3));
@@ -753,6 +753,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   double n = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
   if (!(n >= 1 && n <= 1024) || std::floor(n) != n) {
     throw Napi::RangeError::New(info.Env(), "n must be an integer between 1 and 1024");
+  // setNumThreads may throw std::system_error when threads cannot be made;
+  // NODE_ADDON_API_CPP_EXCEPTIONS_ALL turns it into a JS error.
   }
   setNumThreads(static_cast<int>(n));
   return info.Env().Undefined();

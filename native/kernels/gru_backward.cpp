@@ -51,29 +51,29 @@ void backwardGatesResetAfter(const GruShape& s, const GruOptions& o, const StepV
     const float* __restrict h = v.hPrev + static_cast<long>(b) * v.ldh;
     const float* __restrict dOut = v.dOutput ? v.dOutput + row * H : zerosH;
     float* __restrict dh = v.dh + static_cast<long>(b) * H;
-    float* __restrict dx = v.dGx + row * 3 * H;
-    float* __restrict dr = v.dGh + row * 3 * H;
+    float* __restrict dGxRow = v.dGx + row * 3 * H;
+    float* __restrict dGhRow = v.dGh + row * 3 * H;
     if (v.mask && !v.mask[row]) {
       // A skipped step passed h through: so does its gradient.
       for (int j = 0; j < H; j++) dh[j] += dOut[j];
-      std::fill(dx, dx + 3 * H, 0.0f);
-      std::fill(dr, dr + 3 * H, 0.0f);
+      std::fill(dGxRow, dGxRow + 3 * H, 0.0f);
+      std::fill(dGhRow, dGhRow + 3 * H, 0.0f);
       continue;
     }
     // h' = z * h + (1 - z) * hh: dL/dz, dL/dhh, and the direct path to h.
     for (int j = 0; j < H; j++) {
       float dhj = dh[j] + dOut[j];
-      dx[j] = dhj * (h[j] - g[2 * H + j]);
-      dx[2 * H + j] = dhj * (1.0f - g[j]);
+      dGxRow[j] = dhj * (h[j] - g[2 * H + j]);
+      dGxRow[2 * H + j] = dhj * (1.0f - g[j]);
       dh[j] = dhj * g[j];
     }
-    multiplyCandidateGrad(o.activation, g + 2 * H, dx + 2 * H, H);
+    multiplyCandidateGrad(o.activation, g + 2 * H, dGxRow + 2 * H, H);
     // hh's pre-activation has r * (h U_h + rb_h): dL/dr.
-    for (int j = 0; j < H; j++) dx[H + j] = dx[2 * H + j] * hn[j];
-    multiplyGateGrad(o.recurrentActivation, g, dx, 2 * H);
+    for (int j = 0; j < H; j++) dGxRow[H + j] = dGxRow[2 * H + j] * hn[j];
+    multiplyGateGrad(o.recurrentActivation, g, dGxRow, 2 * H);
     // The recurrent side sees the candidate's gradient through r.
-    for (int j = 0; j < 2 * H; j++) dr[j] = dx[j];
-    for (int j = 0; j < H; j++) dr[2 * H + j] = dx[2 * H + j] * g[H + j];
+    for (int j = 0; j < 2 * H; j++) dGhRow[j] = dGxRow[j];
+    for (int j = 0; j < H; j++) dGhRow[2 * H + j] = dGxRow[2 * H + j] * g[H + j];
   }
 }
 

@@ -7,7 +7,19 @@
 namespace gatedrnn {
 
 ThreadPool::ThreadPool(int numThreads) {
-  for (int i = 1; i < numThreads; i++) workers_.emplace_back([this, i] { workerLoop(i); });
+  try {
+    for (int i = 1; i < numThreads; i++) workers_.emplace_back([this, i] { workerLoop(i); });
+  } catch (...) {
+    // A thread could not be started: stop and join the ones that were, or
+    // unwinding would destroy the condition variables they wait on.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+    throw;
+  }
 }
 
 ThreadPool::~ThreadPool() {
@@ -96,8 +108,12 @@ std::shared_ptr<ThreadPool> acquireGatePool() {
 void setNumThreads(int n) {
   if (n < 1) n = 1;
   std::lock_guard<std::mutex> lock(poolMutex);
-  pool = std::make_shared<ThreadPool>(n);
+  // OpenBLAS caps the count at its build's MAX_THREADS; the gate pool
+  // follows it so both halves of a kernel agree and getNumThreads is true.
   blasSetNumThreads(n);
+  int blas = blasGetNumThreads();
+  if (blas >= 1 && blas < n) n = blas;
+  pool = std::make_shared<ThreadPool>(n);
 }
 
 int getNumThreads() { return acquireGatePool()->size(); }

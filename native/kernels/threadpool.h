@@ -2,8 +2,9 @@
 // across batch rows. BLAS calls bring their own threads (OpenBLAS); this pool
 // is only for our elementwise loops between the GEMMs.
 //
-// The pool is the one piece of global mutable state in the addon: its size
-// (setNumThreads) is process-wide, like OpenBLAS's own thread count.
+// The pool's size (setNumThreads) is process-wide, like OpenBLAS's own
+// thread count; with the buffer cache (buffer.h) it is the addon's global
+// mutable state.
 #pragma once
 
 #include <condition_variable>

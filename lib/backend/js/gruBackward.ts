@@ -9,7 +9,8 @@
 import type { GruForwardResult, GruGradients, GruParams, GruSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
-import { scaleState, type JsGruCache } from './gruForward.js';
+import type { JsGruCache } from './gruForward.js';
+import { columnSums, passThrough, previousStates, scaleState } from './sequence.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 export async function gruBackward(
@@ -21,8 +22,7 @@ export async function gruBackward(
 ): Promise<GruGradients> {
   const { batch: B, steps: T, inputSize: I, units: H, resetAfter } = spec;
   if (!forward.cache || forward.cache.backend !== 'js') throw new Error('gruBackward needs the cache of a training forward on the same backend');
-  const { x, h0, mask, recurrentScale: scale, gates, hnCache } = forward.cache as JsGruCache;
-  const output = forward.output;
+  const { x, h0, mask, recurrentScale: scale, output, gates, hnCache } = forward.cache as JsGruCache;
   const gateGrad = gateFns[spec.recurrentActivation].grad;
   const candGrad = candidateFns[spec.activation].grad;
   const BT = B * T;
@@ -103,13 +103,7 @@ export async function gruBackward(
     await yielder.maybeYield();
   }
 
-  // hPrev (B, T, H): the state each step started from.
-  const hPrevAll = new Float32Array(BT * H);
-  for (let b = 0; b < B; b++) {
-    if (T > 0) hPrevAll.set(h0.subarray(b * H, (b + 1) * H), b * T * H);
-    for (let t = 1; t < T; t++) hPrevAll.set(output.subarray((b * T + t - 1) * H, (b * T + t) * H), (b * T + t) * H);
-  }
-  if (scale) for (let r = 0; r < BT; r++) for (let j = 0; j < H; j++) hPrevAll[r * H + j] *= scale[Math.floor(r / T) * H + j];
+  const hPrevAll = previousStates(B, T, H, h0, output, scale);
   const dKernel = new Float32Array(I * 3 * H);
   const dRecurrentKernel = new Float32Array(H * 3 * H);
   const dx = new Float32Array(BT * I);
@@ -124,15 +118,4 @@ export async function gruBackward(
   const dInputBias = p.inputBias ? columnSums(dGx, BT, 3 * H) : null;
   const dRecurrentBias = p.recurrentBias ? (resetAfter ? columnSums(dGh, BT, 3 * H) : new Float32Array(3 * H)) : null;
   return { dx, dh0: dh, dKernel, dRecurrentKernel, dInputBias, dRecurrentBias };
-}
-
-/** dh += dOutput at a skipped step (its gate gradients stay 0). */
-export function passThrough(dh: Float32Array, d: number, dOutput: Float32Array | null, o: number, H: number): void {
-  if (dOutput) for (let j = 0; j < H; j++) dh[d + j] += dOutput[o + j];
-}
-
-function columnSums(m: Float32Array, rows: number, cols: number): Float32Array {
-  const acc = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) acc[j] += m[i * cols + j];
-  return Float32Array.from(acc);
 }

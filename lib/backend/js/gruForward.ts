@@ -9,6 +9,7 @@
 import type { GruCache, GruForwardResult, GruParams, GruSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
+import { carryOver, scaleState } from './sequence.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 /** The TS backend's cache: the gate activations and, for resetAfter, h U_h + rb_h. */
@@ -18,6 +19,8 @@ export interface JsGruCache extends GruCache {
   h0: Float32Array;
   mask: Uint8Array | null;
   recurrentScale: Float32Array | null;
+  /** (B, T, H): the states, for backward (the caller gets its own copy). */
+  output: Float32Array;
   /** (B, T, 3H): z | r | hh after their activations. */
   gates: Float32Array;
   /** (B, T, H), resetAfter only. */
@@ -96,18 +99,8 @@ export async function gruForward(
     }
     await yielder.maybeYield();
   }
-  const cache: JsGruCache | null = training ? { backend: 'js', x, h0, mask, recurrentScale, gates: xp, hnCache: hn } : null;
-  return { output, cache };
+  const cache: JsGruCache | null = training ? { backend: 'js', x, h0, mask, recurrentScale, output, gates: xp, hnCache: hn } : null;
+  // As the native backend: writing to the returned output cannot change a later gradient.
+  return { output: training ? output.slice() : output, cache };
 }
 
-/** A skipped step: the state (and so the output) repeats the previous one. */
-export function carryOver(dst: Float32Array, at: number, prev: Float32Array, from: number, H: number): void {
-  for (let j = 0; j < H; j++) dst[at + j] = prev[from + j];
-}
-
-/** h (B, H, row stride ldh) * scale (B, H): the state as the recurrent matmul reads it. */
-export function scaleState(h: Float32Array, ldh: number, scale: Float32Array, B: number, H: number): Float32Array {
-  const out = new Float32Array(B * H);
-  for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) out[b * H + j] = h[b * ldh + j] * scale[b * H + j];
-  return out;
-}

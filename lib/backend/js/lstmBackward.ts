@@ -7,7 +7,7 @@
 import type { LstmForwardResult, LstmGradients, LstmParams, LstmSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
-import { passThrough } from './gruBackward.js';
+import { columnSums, passThrough, previousStates } from './sequence.js';
 import type { JsLstmCache } from './lstmForward.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
@@ -21,8 +21,7 @@ export async function lstmBackward(
 ): Promise<LstmGradients> {
   const { batch: B, steps: T, inputSize: I, units: H } = spec;
   if (!forward.cache || forward.cache.backend !== 'js') throw new Error('lstmBackward needs the cache of a training forward on the same backend');
-  const { x, h0, c0, mask, recurrentScale: scale, gates, cells } = forward.cache as JsLstmCache;
-  const output = forward.output;
+  const { x, h0, c0, mask, recurrentScale: scale, output, gates, cells } = forward.cache as JsLstmCache;
   const act = candidateFns[spec.activation];
   const gateGrad = gateFns[spec.recurrentActivation].grad;
   const BT = B * T;
@@ -61,23 +60,12 @@ export async function lstmBackward(
     await yielder.maybeYield();
   }
 
-  const hPrev = new Float32Array(BT * H);
-  for (let b = 0; b < B; b++) {
-    if (T > 0) hPrev.set(h0.subarray(b * H, (b + 1) * H), b * T * H);
-    if (T > 1) hPrev.set(output.subarray(b * T * H, (b * T + T - 1) * H), (b * T + 1) * H);
-  }
-  if (scale) for (let r = 0; r < BT; r++) for (let j = 0; j < H; j++) hPrev[r * H + j] *= scale[Math.floor(r / T) * H + j];
+  const hPrev = previousStates(B, T, H, h0, output, scale);
   const dKernel = new Float32Array(I * 4 * H);
   const dRecurrentKernel = new Float32Array(H * 4 * H);
   const dx = new Float32Array(BT * I);
   sgemm({ transA: true, transB: false, m: I, n: 4 * H, k: BT, alpha: 1, a: x, lda: I, b: dG, ldb: 4 * H, beta: 0, c: dKernel, ldc: 4 * H });
   sgemm({ transA: true, transB: false, m: H, n: 4 * H, k: BT, alpha: 1, a: hPrev, lda: H, b: dG, ldb: 4 * H, beta: 0, c: dRecurrentKernel, ldc: 4 * H });
   sgemm({ transA: false, transB: true, m: BT, n: I, k: 4 * H, alpha: 1, a: dG, lda: 4 * H, b: p.kernel, ldb: 4 * H, beta: 0, c: dx, ldc: I });
-  let dBias: Float32Array | null = null;
-  if (p.bias) {
-    const acc = new Float64Array(4 * H);
-    for (let r = 0; r < BT; r++) for (let j = 0; j < 4 * H; j++) acc[j] += dG[r * 4 * H + j];
-    dBias = Float32Array.from(acc);
-  }
-  return { dx, dh0: dh, dc0: dc, dKernel, dRecurrentKernel, dBias };
+  return { dx, dh0: dh, dc0: dc, dKernel, dRecurrentKernel, dBias: p.bias ? columnSums(dG, BT, 4 * H) : null };
 }

@@ -6,7 +6,7 @@
 import type { LstmCache, LstmForwardResult, LstmParams, LstmSpec } from '../types.js';
 import { candidateFns, gateFns } from './activations.js';
 import { sgemm } from './gemm.js';
-import { carryOver, scaleState } from './gruForward.js';
+import { carryOver, scaleState } from './sequence.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 /** The TS backend's LSTM cache: the inputs and what the steps computed. */
@@ -17,6 +17,8 @@ export interface JsLstmCache extends LstmCache {
   c0: Float32Array;
   mask: Uint8Array | null;
   recurrentScale: Float32Array | null;
+  /** (B, T, H): the states, for backward (the caller gets its own copy). */
+  output: Float32Array;
   /** (B, T, 4H): i | f | g | o after their activations. */
   gates: Float32Array;
   /** (B, T, H): c_t. */
@@ -76,6 +78,6 @@ export async function lstmForward(
   }
   const c = T === 0 ? Float32Array.from(c0.subarray(0, B * H)) : new Float32Array(B * H);
   if (T > 0) for (let b = 0; b < B; b++) c.set(cells.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
-  const cache: JsLstmCache | null = training ? { backend: 'js', x, h0, c0, mask, recurrentScale, gates: xp, cells } : null;
-  return { output, c, cache };
+  const cache: JsLstmCache | null = training ? { backend: 'js', x, h0, c0, mask, recurrentScale, output, gates: xp, cells } : null;
+  return { output: training ? output.slice() : output, c, cache };
 }

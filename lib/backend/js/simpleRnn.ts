@@ -8,8 +8,7 @@
 import type { RnnCache, RnnForwardResult, RnnGradients, RnnParams, RnnSpec } from '../types.js';
 import { candidateFns } from './activations.js';
 import { sgemm } from './gemm.js';
-import { passThrough } from './gruBackward.js';
-import { carryOver, scaleState } from './gruForward.js';
+import { carryOver, columnSums, passThrough, previousStates, scaleState } from './sequence.js';
 import { EventLoopYielder } from './yieldToEventLoop.js';
 
 export interface JsRnnCache extends RnnCache {
@@ -18,6 +17,8 @@ export interface JsRnnCache extends RnnCache {
   h0: Float32Array;
   mask: Uint8Array | null;
   recurrentScale: Float32Array | null;
+  /** (B, T, H): the states, for backward (the caller gets its own copy). */
+  output: Float32Array;
 }
 
 export async function simpleRnnForward(
@@ -50,15 +51,14 @@ export async function simpleRnnForward(
     }
     await yielder.maybeYield();
   }
-  const cache: JsRnnCache | null = training ? { backend: 'js', x, h0, mask, recurrentScale } : null;
-  return { output, cache };
+  const cache: JsRnnCache | null = training ? { backend: 'js', x, h0, mask, recurrentScale, output } : null;
+  return { output: training ? output.slice() : output, cache };
 }
 
 export async function simpleRnnBackward(spec: RnnSpec, p: RnnParams, forward: RnnForwardResult, dOutput: Float32Array | null, dLast: Float32Array | null): Promise<RnnGradients> {
   const { batch: B, steps: T, inputSize: I, units: H } = spec;
   if (!forward.cache || forward.cache.backend !== 'js') throw new Error('simpleRnnBackward needs the cache of a training forward on the same backend');
-  const { x, h0, mask, recurrentScale: scale } = forward.cache as JsRnnCache;
-  const output = forward.output;
+  const { x, h0, mask, recurrentScale: scale, output } = forward.cache as JsRnnCache;
   const grad = candidateFns[spec.activation].grad;
   const BT = B * T;
   const dG = new Float32Array(BT * H);
@@ -81,23 +81,12 @@ export async function simpleRnnBackward(spec: RnnSpec, p: RnnParams, forward: Rn
     if (scale) for (let i = 0; i < B * H; i++) dh[i] += dRec[i] * scale[i];
     await yielder.maybeYield();
   }
-  const hPrev = new Float32Array(BT * H);
-  for (let b = 0; b < B; b++) {
-    if (T > 0) hPrev.set(h0.subarray(b * H, (b + 1) * H), b * T * H);
-    if (T > 1) hPrev.set(output.subarray(b * T * H, (b * T + T - 1) * H), (b * T + 1) * H);
-  }
-  if (scale) for (let r = 0; r < BT; r++) for (let j = 0; j < H; j++) hPrev[r * H + j] *= scale[Math.floor(r / T) * H + j];
+  const hPrev = previousStates(B, T, H, h0, output, scale);
   const dKernel = new Float32Array(I * H);
   const dRecurrentKernel = new Float32Array(H * H);
   const dx = new Float32Array(BT * I);
   sgemm({ transA: true, transB: false, m: I, n: H, k: BT, alpha: 1, a: x, lda: I, b: dG, ldb: H, beta: 0, c: dKernel, ldc: H });
   sgemm({ transA: true, transB: false, m: H, n: H, k: BT, alpha: 1, a: hPrev, lda: H, b: dG, ldb: H, beta: 0, c: dRecurrentKernel, ldc: H });
   sgemm({ transA: false, transB: true, m: BT, n: I, k: H, alpha: 1, a: dG, lda: H, b: p.kernel, ldb: H, beta: 0, c: dx, ldc: I });
-  let dBias: Float32Array | null = null;
-  if (p.bias) {
-    const acc = new Float64Array(H);
-    for (let r = 0; r < BT; r++) for (let j = 0; j < H; j++) acc[j] += dG[r * H + j];
-    dBias = Float32Array.from(acc);
-  }
-  return { dx, dh0: dh, dKernel, dRecurrentKernel, dBias };
+  return { dx, dh0: dh, dKernel, dRecurrentKernel, dBias: p.bias ? columnSums(dG, BT, H) : null };
 }
