@@ -133,7 +133,65 @@ describe.each(['native', 'js'] as const)('bidirectional contract on the %s backe
     expect(Array.from(o.subarray(2 * 2 * H, 4 * 2 * H)).every((v) => v === 0)).toBe(true);
     await expect(bi.apply(x(), { initialState: [tensor(new Float32Array(B * H), [B, H])] })).rejects.toThrow(/initialState must hold 4 tensors/);
     await expect(bi.backward(tensor(new Float32Array(B * T * H), [B, T, H]))).rejects.toThrow(/dOutput must have shape \[2, 4, 4\]/);
-    expect(() => layers.bidirectional({ layer: {} as never })).toThrow(/must be a GRU or an LSTM/);
+    expect(() => layers.bidirectional({ layer: {} as never })).toThrow(/must be a GRU, LSTM or SimpleRNN/);
     expect(() => layers.bidirectional({ layer: layers.gru({ units: 2 }), mergeMode: 'max' as never })).toThrow(/mergeMode/);
+  });
+});
+
+describe.each(['native', 'js'] as const)('bidirectional gradients on the %s backend', (backendName) => {
+  beforeEach(() => setBackend(backendName));
+  const B = 2, T = 3, I = 2, H = 2;
+
+  it.each([
+    ['concat', true],
+    ['sum', true],
+    ['mul', true],
+    ['ave', false],
+    [null, true],
+  ] as const)('mergeMode %s (returnSequences %s) matches finite differences, with a mask', async (mergeMode, returnSequences) => {
+    const bi = layers.bidirectional({ layer: layers.lstm({ units: H, returnSequences, seed: 4 }), mergeMode });
+    const x = uniform(B * T * I, 1, rng(2));
+    const mask = tensor([1, 1, 1, 1, 1, 0], [B, T], 'bool');
+    await bi.apply(tensor(x, [B, T, I]), { mask });
+    const outShape = (returnSequences ? [B, T] : [B]).concat(mergeMode === 'concat' ? 2 * H : H);
+    const size = outShape.reduce((a, b) => a * b, 1);
+    const G = mergeMode === null ? [uniform(size, 1, rng(3)), uniform(size, 1, rng(4))] : [uniform(size, 1, rng(3))];
+    const loss = async () => {
+      const out = (await bi.apply(tensor(x, [B, T, I]), { mask })) as Tensor | Tensor[];
+      const list = Array.isArray(out) ? out : [out];
+      return list.reduce((a, t, k) => a + (t.dataSync() as Float32Array).reduce((s, v, i) => s + v * G[k][i], 0), 0);
+    };
+    await bi.apply(tensor(x, [B, T, I]), { mask, training: true });
+    const dOut = mergeMode === null ? G.map((g) => tensor(g, outShape)) : tensor(G[0], outShape);
+    const r = await bi.backward(dOut);
+    const dx = r.dx.dataSync();
+    for (let i = 0; i < x.length; i++) {
+      const keep = x[i];
+      x[i] = keep + 1e-3;
+      const up = await loss();
+      x[i] = keep - 1e-3;
+      const down = await loss();
+      x[i] = keep;
+      const numeric = (up - down) / 2e-3;
+      expect(Math.abs(dx[i] - numeric), `dx[${i}]`).toBeLessThanOrEqual(3e-3 + 2e-2 * Math.abs(numeric));
+    }
+  });
+
+  it('builds both directions from the config: seeded directions differ; config round-trips; checks shapes; setWeights is all or nothing', async () => {
+    const bi = layers.bidirectional({ layer: layers.gru({ units: H, seed: 1 }), inputShape: [T, I] });
+    bi.build([null, T, I]);
+    const w = bi.getWeights();
+    expect(Array.from(w[0].dataSync())).not.toEqual(Array.from(w[3].dataSync()));
+    const again = layers.bidirectional(bi.getConfig() as never);
+    again.build([null, T, I]);
+    expect(again.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(w.map((t) => Array.from(t.dataSync())));
+    await expect(bi.apply(tensor(new Float32Array(B * (T + 1) * I), [B, T + 1, I]))).rejects.toThrow(/declared inputShape/);
+    const bad = [...w.slice(0, 3), tensor(new Float32Array(5), [5]), ...w.slice(4)];
+    const zeros = w.map((t) => tensor(new Float32Array(t.size), t.shape));
+    expect(() => bi.setWeights([...zeros.slice(0, 3), ...bad.slice(3)])).toThrow(/kernel must have shape/);
+    expect(bi.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(w.map((t) => Array.from(t.dataSync())));
+    expect(() => layers.bidirectional({ layer: layers.gru({ units: 2 }), merge_mode: 'sum' } as never)).toThrow(/unknown option "merge_mode"/);
+    const simple = layers.bidirectional({ layer: layers.simpleRNN({ units: H }) });
+    expect(((await simple.apply(tensor(new Float32Array(B * T * I), [B, T, I]))) as Tensor).shape).toEqual([B, 2 * H]);
   });
 });

@@ -146,3 +146,45 @@ describe.each(['native', 'js'] as const)('stateful layers on the %s backend', (b
     expect(stateful.getConfig()).toMatchObject({ stateful: true });
   });
 });
+
+describe('layer options the tfjs way', () => {
+  it('rejects unknown options instead of ignoring them', () => {
+    expect(() => layers.gru({ units: 2, returnSequence: true } as never)).toThrow(/GRU: unknown option "returnSequence"/);
+    expect(() => layers.lstm({ units: 2, resetAfter: true } as never)).toThrow(/LSTM: unknown option "resetAfter"/);
+    expect(() => layers.gru({ units: 2, unitForgetBias: true } as never)).toThrow(/unknown option "unitForgetBias"/);
+  });
+
+  it('takes inputDim, inputLength, batchSize and initial weights', async () => {
+    const l = layers.gru({ units: 2, inputDim: 3, inputLength: 4, batchSize: 5 });
+    expect(l.batchInputShape).toEqual([5, 4, 3]);
+    await expect(l.apply(tensor(new Float32Array(2 * 4 * 3), [2, 4, 3]))).rejects.toThrow(/declared inputShape/);
+    const weights = [tensor(new Float32Array(3 * 6).fill(0.1), [3, 6]), tensor(new Float32Array(2 * 6).fill(0.2), [2, 6]), tensor(new Float32Array(12).fill(0.3), [2, 6])];
+    const w = layers.gru({ units: 2, weights });
+    expect(w.built).toBe(true);
+    expect(Array.from(w.getWeights()[1].dataSync())).toEqual(Array(12).fill(0.2).map(Math.fround));
+    expect(() => layers.gru({ units: 2, inputLength: 4 })).toThrow(/inputLength needs inputDim/);
+    expect(() => layers.gru({ units: 2, batchSize: 0, inputShape: [3, 2] })).toThrow(/batchSize must be a positive integer/);
+    expect(() => layers.gru({ units: 2, dtype: 'int32' as never })).toThrow(/dtype must be 'float32'/);
+  });
+});
+
+describe('overlapping calls on one layer', () => {
+  it('inference calls may overlap; training, stateful calls and backward may not', async () => {
+    setBackend('native');
+    const xs = tensor(uniform(B * T * I, 1, rng(1)), [B, T, I]);
+    const gru = layers.gru({ units: H, seed: 1 });
+    const outs = (await Promise.all([gru.apply(xs), gru.apply(xs), gru.apply(xs)])) as Tensor[];
+    expect(Array.from(outs[0].dataSync())).toEqual(Array.from(outs[2].dataSync()));
+    const training = [gru.apply(xs, { training: true }), gru.apply(xs, { training: true })];
+    const results = await Promise.allSettled(training);
+    expect(results[0].status).toBe('fulfilled');
+    expect(results[1].status).toBe('rejected');
+    expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/still running; await it first/);
+    const stateful = layers.lstm({ units: H, stateful: true, seed: 2 });
+    const both = await Promise.allSettled([stateful.apply(xs), stateful.apply(xs)]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    // Once settled, the layer works again.
+    await gru.apply(xs, { training: true });
+    expect((await gru.backward(tensor(new Float32Array(B * H).fill(1), [B, H]))).dx.shape).toEqual([B, T, I]);
+  });
+});

@@ -99,8 +99,10 @@ export function gruWeightsFromTorch(w: TorchRecurrentWeights): Tensor<'float32'>
 
 /**
  * Keras weights of a `GRU({resetAfter: true})` ([kernel, recurrentKernel,
- * bias (2,3H)], or without bias) -> PyTorch `nn.GRU` weights. A
- * `resetAfter: false` GRU (bias (3H)) has no PyTorch equivalent.
+ * bias (2,3H)], or without bias) -> PyTorch `nn.GRU` weights. Only that
+ * form exists in PyTorch: a `resetAfter: false` GRU with a bias (3H) is
+ * refused, but one without bias has the same two weights as a
+ * `resetAfter: true` one, so do not pass it (it would compute differently).
  */
 export function gruWeightsToTorch(weights: Tensor[]): TorchRecurrentWeights {
   const what = 'gruWeightsToTorch';

@@ -21,6 +21,31 @@ export interface LayerArgs {
   batchInputShape?: Shape;
   /** Whether the layer's weights are updated by training (default true). */
   trainable?: boolean;
+  /** Fixed batch size: with `inputShape`, gives `batchInputShape` (tfjs). */
+  batchSize?: number;
+  /** Recurrent layers: features per step; `inputShape = [inputLength ?? null, inputDim]` (tfjs). */
+  inputDim?: number;
+  /** Recurrent layers: timesteps, with `inputDim` (tfjs). */
+  inputLength?: number;
+  /** Initial weights, as `setWeights` takes them (tfjs). */
+  weights?: Tensor[];
+  /** Only `'float32'`. */
+  dtype?: 'float32';
+}
+
+/** The option names every layer takes (LayerArgs). */
+export const LAYER_OPTIONS: readonly string[] = ['name', 'inputShape', 'batchInputShape', 'trainable', 'batchSize', 'inputDim', 'inputLength', 'weights', 'dtype'];
+
+/**
+ * Throws a TypeError naming the first option the layer does not know: a
+ * misspelt option (`returnSequence`) must not be silently ignored.
+ */
+export function checkKnownOptions(args: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(args)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${what}: unknown option ${JSON.stringify(key)}; the options are ${[...known].sort().join(', ')}`);
+    }
+  }
 }
 
 /** Keyword arguments of `apply`/`call`. */
@@ -54,8 +79,19 @@ export abstract class Layer {
     }
     this.name = args.name ?? uniqueLayerName(defaultPrefix);
     this.trainable = optionalBool(args.trainable, 'trainable', true);
+    if (args.dtype !== undefined && args.dtype !== 'float32') throw new TypeError(`dtype must be 'float32', got ${JSON.stringify(args.dtype)}`);
+    let inputShape = args.inputShape;
+    if (args.inputDim !== undefined) {
+      if (inputShape !== undefined) throw new TypeError('give inputShape or inputDim/inputLength, not both');
+      inputShape = [args.inputLength ?? null, args.inputDim];
+    } else if (args.inputLength !== undefined) {
+      throw new TypeError('inputLength needs inputDim');
+    }
+    if (args.batchSize !== undefined && (typeof args.batchSize !== 'number' || !Number.isInteger(args.batchSize) || args.batchSize < 1)) {
+      throw new TypeError(`batchSize must be a positive integer, got ${JSON.stringify(args.batchSize)}`);
+    }
     if (args.batchInputShape !== undefined) this.batchInputShape = checkShapeArg(args.batchInputShape, 'batchInputShape');
-    else if (args.inputShape !== undefined) this.batchInputShape = [null, ...checkShapeArg(args.inputShape, 'inputShape')];
+    else if (inputShape !== undefined) this.batchInputShape = [args.batchSize ?? null, ...checkShapeArg(inputShape, 'inputShape')];
     else this.batchInputShape = null;
   }
 

@@ -13,9 +13,10 @@
  */
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { requireFinite, requireOneOf, requireShape, requireTensor } from '../../validate.js';
-import { Layer, type LayerArgs, type Shape } from '../layer.js';
+import { checkKnownOptions, Layer, LAYER_OPTIONS, type LayerArgs, type Shape } from '../layer.js';
 import { GRU } from './gru.js';
 import { LSTM } from './lstm.js';
+import { SimpleRNN } from './simpleRnn.js';
 import type { Float32Tensor, RecurrentCallArgs } from './recurrentLayer.js';
 import { maskFromLengths, maskFromTensor, reverseSequence, zeroSequence, type StepMask } from './stepMask.js';
 
@@ -23,10 +24,18 @@ import { maskFromLengths, maskFromTensor, reverseSequence, zeroSequence, type St
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
 const MERGE_MODES: readonly string[] = ['concat', 'sum', 'mul', 'ave'];
 
+/** A recurrent layer Bidirectional can wrap. */
+type Wrapped = GRU | LSTM | SimpleRNN;
+
 /** Options of {@link Bidirectional}. */
 export interface BidirectionalLayerArgs extends LayerArgs {
-  /** The recurrent layer to run in both directions (a GRU or an LSTM). */
-  layer: GRU | LSTM;
+  /**
+   * The recurrent layer (a GRU, LSTM or SimpleRNN), or its
+   * `{className, config}`. As in Keras, both directions are new layers made
+   * from its configuration (the backward one with goBackwards flipped and,
+   * when seeded, the next seed): the layer passed in is not used itself.
+   */
+  layer: Wrapped | { className: string; config: Record<string, unknown> };
   /** `'concat'` (default), `'sum'`, `'mul'`, `'ave'`, or null for `[forward, backward]`. */
   mergeMode?: MergeMode;
 }
@@ -49,22 +58,29 @@ interface Saved {
 export class Bidirectional extends Layer {
   /** Keras class name. */
   static readonly className = 'Bidirectional';
-  readonly forwardLayer: GRU | LSTM;
-  readonly backwardLayer: GRU | LSTM;
+  readonly forwardLayer: Wrapped;
+  readonly backwardLayer: Wrapped;
   readonly mergeMode: MergeMode;
   private saved: Saved | null = null;
 
   constructor(args: BidirectionalLayerArgs) {
     if (args === null || typeof args !== 'object') throw new TypeError('layers.bidirectional(args): args must be an object like {layer: layers.gru({units: 8})}');
-    const inner = args.layer;
-    if (!(inner instanceof GRU) && !(inner instanceof LSTM)) {
-      throw new TypeError('layers.bidirectional: layer must be a GRU or an LSTM layer');
-    }
-    super({ ...args, inputShape: args.inputShape ?? (inner.batchInputShape ? inner.batchInputShape.slice(1) : undefined) }, 'bidirectional');
+    checkKnownOptions(args, [...LAYER_OPTIONS, 'layer', 'mergeMode'], 'Bidirectional');
+    const { className, config } = describe(args.layer);
+    const declared = config.batchInputShape as Shape | undefined;
+    super({ ...args, layer: undefined, inputShape: args.inputShape ?? args.batchInputShape ?? (declared ? declared.slice(1) : undefined) } as LayerArgs, 'bidirectional');
     this.mergeMode = args.mergeMode === undefined ? 'concat' : args.mergeMode === null ? null : (requireOneOf(args.mergeMode, 'mergeMode', MERGE_MODES) as MergeMode);
-    this.forwardLayer = copyOf(inner, `forward_${inner.name}`, inner.goBackwards);
-    this.backwardLayer = copyOf(inner, `backward_${inner.name}`, !inner.goBackwards);
-    if (inner.built) this.build([null, null, inner.getWeights()[0].shape[0]]);
+    const name = String(config.name ?? className.toLowerCase());
+    const seed = config.seed as number | undefined;
+    this.forwardLayer = make(className, { ...config, name: `forward_${name}` });
+    this.backwardLayer = make(className, {
+      ...config,
+      name: `backward_${name}`,
+      goBackwards: !config.goBackwards,
+      // Two directions from one seed would start identical.
+      ...(seed === undefined ? {} : { seed: (seed + 1) >>> 0 }),
+    });
+    if (args.weights !== undefined) this.setWeights(args.weights);
   }
 
   private get units(): number {
@@ -73,6 +89,13 @@ export class Bidirectional extends Layer {
 
   private get stateCount(): number {
     return this.forwardLayer instanceof LSTM ? 2 : 1;
+  }
+
+  /** stateful layers: resets both directions' carried states (forward's states, then backward's, when given). */
+  resetStates(states?: Tensor[]): void {
+    const n = this.stateCount;
+    this.forwardLayer.resetStates(states ? states.slice(0, n) : undefined);
+    this.backwardLayer.resetStates(states ? states.slice(n) : undefined);
   }
 
   build(inputShape: Shape): void {
@@ -102,8 +125,16 @@ export class Bidirectional extends Layer {
       throw new RangeError(`Bidirectional ${this.name}: setWeights expects the forward layer's weights then the backward layer's (an even count), got ${Array.isArray(weights) ? weights.length : typeof weights}`);
     }
     const half = weights.length / 2;
+    // All or nothing: if the backward half is refused, the forward layer
+    // gets its old weights back.
+    const before = this.forwardLayer.built ? this.forwardLayer.getWeights() : null;
     this.forwardLayer.setWeights(weights.slice(0, half));
-    this.backwardLayer.setWeights(weights.slice(half));
+    try {
+      this.backwardLayer.setWeights(weights.slice(half));
+    } catch (e) {
+      if (before) this.forwardLayer.setWeights(before);
+      throw e;
+    }
     this.built = true;
   }
 
@@ -112,7 +143,7 @@ export class Bidirectional extends Layer {
     return {
       ...super.getConfig(),
       mergeMode: this.mergeMode,
-      layer: { className: inner instanceof LSTM ? 'LSTM' : 'GRU', config: { ...inner.getConfig(), name: inner.name.replace(/^forward_/, '') } },
+      layer: { className: (inner.constructor as unknown as { className: string }).className, config: { ...inner.getConfig(), name: inner.name.replace(/^forward_/, '') } },
     };
   }
 
@@ -137,6 +168,7 @@ export class Bidirectional extends Layer {
       fwdStates = list.slice(0, count);
       bwdStates = list.slice(count);
     }
+    if (this.batchInputShape) requireShape(requireTensor(inputs, `Bidirectional ${this.name} input`), this.batchInputShape, `Bidirectional ${this.name} input (declared inputShape)`);
     const { initialState: _ignored, ...rest } = kwargs;
     // One direction after the other: each already uses every thread, and
     // running both at once oversubscribes the cores (measured: 2 threads
@@ -194,7 +226,7 @@ export class Bidirectional extends Layer {
     }
     const fStates = dStates.slice(0, count);
     const bStates = dStates.slice(count);
-    const call = async (layer: GRU | LSTM, d: Float32Array | null, ds: Array<Tensor | null>) => {
+    const call = async (layer: Wrapped, d: Float32Array | null, ds: Array<Tensor | null>) => {
       const dt = d ? float32Tensor(d, shape) : null;
       return layer instanceof LSTM ? layer.backward(dt, ds[0] ?? null, ds[1] ?? null) : layer.backward(dt, ds[0] ?? null);
     };
@@ -252,12 +284,29 @@ export class Bidirectional extends Layer {
   }
 }
 
-/** A fresh layer with the same configuration and weights (if built). */
-function copyOf(layer: GRU | LSTM, name: string, goBackwards: boolean): GRU | LSTM {
-  const config = { ...layer.getConfig(), name, goBackwards } as never;
-  const copy = layer instanceof LSTM ? new LSTM(config) : new GRU(config);
-  if (layer.built) copy.setWeights(layer.getWeights());
-  return copy;
+/** The class name and configuration of what `layer` was given as. */
+function describe(layer: unknown): { className: string; config: Record<string, unknown> } {
+  if (layer instanceof GRU || layer instanceof LSTM || layer instanceof SimpleRNN) {
+    return { className: (layer.constructor as unknown as { className: string }).className, config: layer.getConfig() };
+  }
+  if (layer && typeof layer === 'object' && 'className' in layer && 'config' in layer) {
+    const { className, config } = layer as { className: unknown; config: unknown };
+    if (typeof className === 'string' && config && typeof config === 'object') return { className, config: config as Record<string, unknown> };
+  }
+  throw new TypeError('layers.bidirectional: layer must be a GRU, LSTM or SimpleRNN layer, or its {className, config}');
+}
+
+function make(className: string, config: Record<string, unknown>): Wrapped {
+  switch (className) {
+    case 'GRU':
+      return new GRU(config as never);
+    case 'LSTM':
+      return new LSTM(config as never);
+    case 'SimpleRNN':
+      return new SimpleRNN(config as never);
+    default:
+      throw new TypeError(`layers.bidirectional: cannot wrap a ${className}; it takes GRU, LSTM or SimpleRNN`);
+  }
 }
 
 function invert(read: Uint8Array): Uint8Array {

@@ -55,8 +55,9 @@ export class GRU extends RecurrentLayer {
   private saved: Saved | null = null;
 
   constructor(args: GRULayerArgs) {
-    super(args, 'gru', 'GRU', ['h']);
+    super(args, 'gru', 'GRU', ['h'], ['resetAfter']);
     this.resetAfter = optionalBool(args.resetAfter, 'resetAfter', true);
+    if (args.weights !== undefined) this.setWeights(args.weights);
   }
 
   /** Shape of the bias: (3H), or (2, 3H) when resetAfter. */
@@ -160,6 +161,10 @@ export class GRU extends RecurrentLayer {
    * gradients are then available from {@link getGradients}.
    */
   async backward(dOutput: Tensor | null, dState: Tensor | null = null): Promise<GRUBackwardResult> {
+    return this.exclusively('backward', () => this.backwardNow(dOutput, dState));
+  }
+
+  private async backwardNow(dOutput: Tensor | null, dState: Tensor | null): Promise<GRUBackwardResult> {
     if (!this.saved) throw new Error(`GRU ${this.name}: backward needs a preceding apply(x, {training: true})`);
     const { kernels, spec, params, steps, dropoutScale, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;

@@ -49,8 +49,9 @@ export class LSTM extends RecurrentLayer {
   private saved: Saved | null = null;
 
   constructor(args: LSTMLayerArgs) {
-    super(args, 'lstm', 'LSTM', ['h', 'c']);
+    super(args, 'lstm', 'LSTM', ['h', 'c'], ['unitForgetBias']);
     this.unitForgetBias = optionalBool(args.unitForgetBias, 'unitForgetBias', true);
+    if (args.weights !== undefined) this.setWeights(args.weights);
   }
 
   /**
@@ -137,6 +138,10 @@ export class LSTM extends RecurrentLayer {
    * gradients are then available from {@link getGradients}.
    */
   async backward(dOutput: Tensor | null, dH: Tensor | null = null, dC: Tensor | null = null): Promise<LSTMBackwardResult> {
+    return this.exclusively('backward', () => this.backwardNow(dOutput, dH, dC));
+  }
+
+  private async backwardNow(dOutput: Tensor | null, dH: Tensor | null, dC: Tensor | null): Promise<LSTMBackwardResult> {
     if (!this.saved) throw new Error(`LSTM ${this.name}: backward needs a preceding apply(x, {training: true})`);
     const { kernels, spec, params, steps, dropoutScale, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;

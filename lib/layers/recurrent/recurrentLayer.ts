@@ -8,7 +8,7 @@ import { CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, type CandidateActivation, type
 import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
-import { Layer, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
+import { checkKnownOptions, Layer, LAYER_OPTIONS, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
 import { backend } from '../../backend/index.js';
 import { checkInitializer, initialize, Random, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { addPenaltyGradient, checkRegularizer, penalty, type Regularizer, type RegularizerIdentifier } from '../regularizers.js';
@@ -116,6 +116,27 @@ export interface CheckedCall {
   training: boolean;
 }
 
+/** The option names every recurrent layer takes (RecurrentLayerArgs). */
+const RECURRENT_OPTIONS: readonly string[] = [
+  'units',
+  'activation',
+  'recurrentActivation',
+  'useBias',
+  'returnSequences',
+  'returnState',
+  'goBackwards',
+  'stateful',
+  'kernelInitializer',
+  'recurrentInitializer',
+  'biasInitializer',
+  'kernelRegularizer',
+  'recurrentRegularizer',
+  'biasRegularizer',
+  'dropout',
+  'recurrentDropout',
+  'seed',
+];
+
 export abstract class RecurrentLayer extends Layer {
   readonly units: number;
   readonly activation: CandidateActivation;
@@ -141,6 +162,8 @@ export abstract class RecurrentLayer extends Layer {
   protected gradients: Float32Tensor[] | null = null;
   /** stateful: the last states of the previous call, one (B, H) array each. */
   private carried: Float32Array[] | null = null;
+  /** A training or stateful call, or a backward, is running. */
+  private exclusiveRunning = false;
 
   /**
    * @param label the Keras class name used in messages (`GRU`, `LSTM`)
@@ -151,8 +174,10 @@ export abstract class RecurrentLayer extends Layer {
     prefix: string,
     protected readonly label: string,
     protected readonly stateNames: readonly string[],
+    ownOptions: readonly string[] = [],
   ) {
     if (args === null || typeof args !== 'object') throw new TypeError(`layers.${prefix}(args): args must be an object like {units: 32}`);
+    checkKnownOptions(args, [...LAYER_OPTIONS, ...RECURRENT_OPTIONS, ...ownOptions], label);
     super(args, prefix);
     this.units = requireInt(args.units, 'units', 1, MAX_UNITS);
     this.activation = args.activation === undefined ? 'tanh' : requireOneOf(args.activation, 'activation', CANDIDATE_ACTIVATIONS);
@@ -193,13 +218,36 @@ export abstract class RecurrentLayer extends Layer {
     // never leaves the layer built for the wrong shape.
     const checked = this.checkCall(inputs, kwargs);
     this.ensureBuilt([...checked.x.shape]);
-    return this.run(checked);
+    return this.runChecked(checked);
   }
 
   /** Same as {@link apply} on a built layer (Keras's `call`). */
   async call(inputs: Tensor, kwargs: RecurrentCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
     this.requireBuilt('call');
-    return this.run(this.checkCall(inputs, kwargs));
+    return this.runChecked(this.checkCall(inputs, kwargs));
+  }
+
+  private runChecked(checked: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+    // Inference calls may overlap; a training call (which backward pairs
+    // with) or a stateful one (which the next call continues) may not.
+    return checked.training || this.stateful ? this.exclusively('a training or stateful apply', () => this.run(checked)) : this.run(checked);
+  }
+
+  /**
+   * Runs fn with no other training/stateful call or backward in flight on
+   * this layer: overlapping ones would silently pair the wrong forward with
+   * a backward, or start two batches from the same carried state.
+   */
+  protected async exclusively<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.exclusiveRunning) {
+      throw new Error(`${this.label} ${this.name}: ${what} started while a previous training or stateful call or backward is still running; await it first`);
+    }
+    this.exclusiveRunning = true;
+    try {
+      return await fn();
+    } finally {
+      this.exclusiveRunning = false;
+    }
   }
 
   computeOutputShape(inputShape: Shape): Shape | Shape[] {

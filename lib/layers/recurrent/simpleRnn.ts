@@ -48,6 +48,7 @@ export class SimpleRNN extends RecurrentLayer {
       throw new TypeError('SimpleRNN has no recurrentActivation (it has no gates); use activation');
     }
     super(args, 'simple_rnn', 'SimpleRNN', ['h']);
+    if (args.weights !== undefined) this.setWeights(args.weights);
   }
 
   /** Creates the weights (Keras defaults: Glorot-uniform kernel, orthogonal recurrent kernel, zero bias). */
@@ -111,6 +112,10 @@ export class SimpleRNN extends RecurrentLayer {
 
   /** Backpropagates through the last training call (as {@link GRU.backward}). */
   async backward(dOutput: Tensor | null, dState: Tensor | null = null): Promise<SimpleRNNBackwardResult> {
+    return this.exclusively('backward', () => this.backwardNow(dOutput, dState));
+  }
+
+  private async backwardNow(dOutput: Tensor | null, dState: Tensor | null): Promise<SimpleRNNBackwardResult> {
     if (!this.saved) throw new Error(`SimpleRNN ${this.name}: backward needs a preceding apply(x, {training: true})`);
     const { kernels, spec, params, steps, dropoutScale, forward } = this.saved;
     const { batch: B, steps: T, units: H } = spec;
