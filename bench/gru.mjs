@@ -703,7 +703,7 @@ async function main() {
     print('');
     print(`layer variants at shape ${shapeText(VARIANT_SHAPE)} (native)`);
     print('GFLOP/s vs GRU = GFLOP/s / GRU row GFLOP/s; ms vs GRU = time overhead over the GRU row (same config, threads, mode);');
-    print("'?' = this row or its GRU row was disturbed (others > 0.2). own CPUs = CPUs this process used (BiGRU runs its two directions side by side).");
+    print("'?' = this row or its GRU row was disturbed (others > 0.2). own CPUs = CPUs this process used.");
     print('');
     print(variantHeader());
     for (const row of allVariants) print(variantRow(row));
