@@ -1174,7 +1174,7 @@ describe.skipIf(!loaded)(
       });
 
       it.each(combos.map((d) => [name(d), d] as const))('backward %s: every gradient', async (_, d) => {
-        const { w, f, native, js } = await bothForwards(d);
+        const { w, native, js } = await bothForwards(d);
         const { B, T, H } = d;
         const dOutput = values(B * T * H, 7), dLast = values(B * H, 8);
         const g = await addon.gruBackward({ cache: native.cache, dOutput, dLast });
@@ -1198,7 +1198,7 @@ describe.skipIf(!loaded)(
       ] as const)('backward with %s', async (_, withOutput, withLast) => {
         for (const resetAfter of [true, false]) {
           const d = { ...small, resetAfter, activation: 0, recurrentActivation: 0 };
-          const { w, f, native, js } = await bothForwards(d);
+          const { w, native, js } = await bothForwards(d);
           const dOutput = withOutput ? values(d.B * d.T * d.H, 9) : null;
           const dLast = withLast ? values(d.B * d.H, 10) : null;
           const g = await addon.gruBackward({ cache: native.cache, dOutput, dLast });

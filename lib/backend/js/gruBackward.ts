@@ -88,7 +88,7 @@ export async function gruBackward(
       }
       sgemm({ transA: false, transB: true, m: B, n: H, k: H, alpha: 1, a: dGx.subarray(t * 3 * H + 2 * H), lda: T * 3 * H, b: p.recurrentKernel.subarray(2 * H), ldb: 3 * H, beta: 0, c: drh, ldc: H });
       for (let b = 0; b < B; b++) {
-        const row = b * T + t, g = row * 3 * H, o = row * H, h = b * ldh, d = b * H;
+        const row = b * T + t, g = row * 3 * H, o = row * H, d = b * H;
         for (let j = 0; j < H; j++) {
           const r = gates[g + H + j];
           const hj = hIn[b * ldIn + j];

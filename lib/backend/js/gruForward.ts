@@ -76,7 +76,7 @@ export async function gruForward(
     } else {
       sgemm({ transA: false, transB: false, m: B, n: 2 * H, k: H, alpha: 1, a: hIn, lda: ldIn, b: p.recurrentKernel, ldb: 3 * H, beta: 0, c: hp, ldc: 3 * H });
       for (let b = 0; b < B; b++) {
-        const g = (b * T + t) * 3 * H, q = b * 3 * H, h = b * ldh;
+        const g = (b * T + t) * 3 * H, q = b * 3 * H;
         for (let j = 0; j < H; j++) {
           const z = gate(xp[g + j] + ib[j] + hp[q + j]);
           const r = gate(xp[g + H + j] + ib[H + j] + hp[q + H + j]);

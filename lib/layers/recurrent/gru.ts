@@ -6,9 +6,8 @@
  */
 import { backend } from '../../backend/index.js';
 import type { GruForwardResult, GruParams, GruSpec, KernelBackend } from '../../backend/types.js';
-import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
-import { optionalBool, requireFinite, requireShape, requireTensor } from '../../validate.js';
+import { optionalBool } from '../../validate.js';
 import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
 import type { Shape } from '../layer.js';
 import type { StepMask } from './stepMask.js';
@@ -100,37 +99,17 @@ export class GRU extends RecurrentLayer {
    * shape if needed. Every value must be finite.
    */
   setWeights(weights: Tensor[]): void {
-    const what = `GRU ${this.name}`;
-    if (!Array.isArray(weights)) throw new TypeError(`${what}: setWeights expects an array of tensors`);
-    const expected = this.useBias ? 3 : 2;
-    if (weights.length !== expected) {
-      throw new RangeError(`${what}: setWeights expects ${expected} tensors [kernel, recurrentKernel${this.useBias ? ', bias' : ''}], got ${weights.length}`);
-    }
     const H = this.units;
-    const kernel = requireTensor(weights[0], `${what} kernel`);
-    if (kernel.rank !== 2) throw new RangeError(`${what} kernel must have shape [inputSize, ${3 * H}], got ${formatShape(kernel.shape)}`);
-    const I = this.built ? this.inputSize : kernel.shape[0];
-    requireShape(kernel, [I, 3 * H], `${what} kernel`);
-    const recurrent = requireTensor(weights[1], `${what} recurrentKernel`);
-    requireShape(recurrent, [H, 3 * H], `${what} recurrentKernel`);
-    let bias: Tensor | null = null;
-    if (this.useBias) {
-      bias = requireTensor(weights[2], `${what} bias`);
-      requireShape(bias, this.biasShape(), `${what} bias${this.resetAfter ? ' (resetAfter: row 0 input bias, row 1 recurrent bias)' : ''}`);
-    }
-    for (const [t, n] of [[kernel, 'kernel'], [recurrent, 'recurrentKernel'], [bias, 'bias']] as const) {
-      if (t) requireFinite(t.view() as Float32Array, `${what} ${n}`);
-    }
-    if (!this.built) this.build([null, null, I]);
-    const b = bias ? (bias.view() as Float32Array) : null;
+    const w = this.checkedWeights(weights, 3, this.biasShape(), this.resetAfter ? ' (resetAfter: row 0 input bias, row 1 recurrent bias)' : '');
     this.params = {
-      kernel: (kernel.view() as Float32Array).slice(),
-      recurrentKernel: (recurrent.view() as Float32Array).slice(),
-      inputBias: b ? b.slice(0, 3 * H) : null,
-      recurrentBias: b && this.resetAfter ? b.slice(3 * H, 6 * H) : null,
+      kernel: w.kernel,
+      recurrentKernel: w.recurrentKernel,
+      inputBias: w.bias ? w.bias.slice(0, 3 * H) : null,
+      recurrentBias: w.bias && this.resetAfter ? w.bias.slice(3 * H, 6 * H) : null,
     };
     this.saved = null;
   }
+
 
   protected async run({ x, xv, states, steps, dropoutScale, recurrentScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;

@@ -7,9 +7,8 @@
  */
 import { backend } from '../../backend/index.js';
 import type { KernelBackend, LstmForwardResult, LstmParams, LstmSpec } from '../../backend/types.js';
-import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
-import { optionalBool, requireFinite, requireShape, requireTensor } from '../../validate.js';
+import { optionalBool } from '../../validate.js';
 import type { Shape } from '../layer.js';
 import type { StepMask } from './stepMask.js';
 import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
@@ -90,35 +89,11 @@ export class LSTM extends RecurrentLayer {
    * needed. Every value must be finite.
    */
   setWeights(weights: Tensor[]): void {
-    const what = `LSTM ${this.name}`;
-    if (!Array.isArray(weights)) throw new TypeError(`${what}: setWeights expects an array of tensors`);
-    const expected = this.useBias ? 3 : 2;
-    if (weights.length !== expected) {
-      throw new RangeError(`${what}: setWeights expects ${expected} tensors [kernel, recurrentKernel${this.useBias ? ', bias' : ''}], got ${weights.length}`);
-    }
-    const H = this.units;
-    const kernel = requireTensor(weights[0], `${what} kernel`);
-    if (kernel.rank !== 2) throw new RangeError(`${what} kernel must have shape [inputSize, ${4 * H}], got ${formatShape(kernel.shape)}`);
-    const I = this.built ? this.inputSize : kernel.shape[0];
-    requireShape(kernel, [I, 4 * H], `${what} kernel`);
-    const recurrent = requireTensor(weights[1], `${what} recurrentKernel`);
-    requireShape(recurrent, [H, 4 * H], `${what} recurrentKernel`);
-    let bias: Tensor | null = null;
-    if (this.useBias) {
-      bias = requireTensor(weights[2], `${what} bias`);
-      requireShape(bias, [4 * H], `${what} bias`);
-    }
-    for (const [t, n] of [[kernel, 'kernel'], [recurrent, 'recurrentKernel'], [bias, 'bias']] as const) {
-      if (t) requireFinite(t.view() as Float32Array, `${what} ${n}`);
-    }
-    if (!this.built) this.build([null, null, I]);
-    this.params = {
-      kernel: (kernel.view() as Float32Array).slice(),
-      recurrentKernel: (recurrent.view() as Float32Array).slice(),
-      bias: bias ? (bias.view() as Float32Array).slice() : null,
-    };
+    const w = this.checkedWeights(weights, 4, [4 * this.units]);
+    this.params = { kernel: w.kernel, recurrentKernel: w.recurrentKernel, bias: w.bias };
     this.saved = null;
   }
+
 
   protected async run({ x, xv, states, steps, dropoutScale, recurrentScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;

@@ -396,6 +396,39 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   /**
+   * Checks `setWeights`' argument: [kernel (I, G*H), recurrentKernel
+   * (H, G*H), bias of `biasShape`] (no bias without useBias), all finite;
+   * I from the kernel when not built yet. Builds the layer if needed and
+   * returns copies of the values.
+   */
+  protected checkedWeights(weights: Tensor[], gates: number, biasShape: number[], biasNote = ''): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
+    const what = `${this.label} ${this.name}`;
+    if (!Array.isArray(weights)) throw new TypeError(`${what}: setWeights expects an array of tensors`);
+    const expected = this.useBias ? 3 : 2;
+    if (weights.length !== expected) {
+      throw new RangeError(`${what}: setWeights expects ${expected} tensors [kernel, recurrentKernel${this.useBias ? ', bias' : ''}], got ${weights.length}`);
+    }
+    const GH = gates * this.units;
+    const kernel = requireTensor(weights[0], `${what} kernel`);
+    if (kernel.rank !== 2) throw new RangeError(`${what} kernel must have shape [inputSize, ${GH}], got ${formatShape(kernel.shape)}`);
+    const I = this.built ? this.inputSize : kernel.shape[0];
+    requireShape(kernel, [I, GH], `${what} kernel`);
+    const recurrent = requireTensor(weights[1], `${what} recurrentKernel`);
+    requireShape(recurrent, [this.units, GH], `${what} recurrentKernel`);
+    const bias = this.useBias ? requireTensor(weights[2], `${what} bias`) : null;
+    if (bias) requireShape(bias, biasShape, `${what} bias${biasNote}`);
+    for (const [t, n] of [[kernel, 'kernel'], [recurrent, 'recurrentKernel'], [bias, 'bias']] as const) {
+      if (t) requireFinite(t.view() as Float32Array, `${what} ${n}`);
+    }
+    if (!this.built) this.build([null, null, I]);
+    return {
+      kernel: (kernel.view() as Float32Array).slice(),
+      recurrentKernel: (recurrent.view() as Float32Array).slice(),
+      bias: bias ? (bias.view() as Float32Array).slice() : null,
+    };
+  }
+
+  /**
    * Initial weights for `gates` gate blocks: kernel (I, G*H), recurrent
    * kernel (H, G*H) and bias (G*H), from the layer's initializers and seed.
    */

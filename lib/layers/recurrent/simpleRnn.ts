@@ -9,9 +9,7 @@
  */
 import { backend } from '../../backend/index.js';
 import type { KernelBackend, RnnForwardResult, RnnParams, RnnSpec } from '../../backend/types.js';
-import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
-import { requireFinite, requireShape, requireTensor } from '../../validate.js';
 import type { Shape } from '../layer.js';
 import { lastStep, RecurrentLayer, type CheckedCall, type Float32Tensor, type RecurrentCallArgs, type RecurrentLayerArgs } from './recurrentLayer.js';
 import type { StepMask } from './stepMask.js';
@@ -72,32 +70,11 @@ export class SimpleRNN extends RecurrentLayer {
 
   /** Sets [kernel (I,H), recurrentKernel (H,H), bias (H)]; builds from the kernel's shape if needed. */
   setWeights(weights: Tensor[]): void {
-    const what = `SimpleRNN ${this.name}`;
-    if (!Array.isArray(weights)) throw new TypeError(`${what}: setWeights expects an array of tensors`);
-    const expected = this.useBias ? 3 : 2;
-    if (weights.length !== expected) {
-      throw new RangeError(`${what}: setWeights expects ${expected} tensors [kernel, recurrentKernel${this.useBias ? ', bias' : ''}], got ${weights.length}`);
-    }
-    const H = this.units;
-    const kernel = requireTensor(weights[0], `${what} kernel`);
-    if (kernel.rank !== 2) throw new RangeError(`${what} kernel must have shape [inputSize, ${H}], got ${formatShape(kernel.shape)}`);
-    const I = this.built ? this.inputSize : kernel.shape[0];
-    requireShape(kernel, [I, H], `${what} kernel`);
-    const recurrent = requireTensor(weights[1], `${what} recurrentKernel`);
-    requireShape(recurrent, [H, H], `${what} recurrentKernel`);
-    const bias = this.useBias ? requireTensor(weights[2], `${what} bias`) : null;
-    if (bias) requireShape(bias, [H], `${what} bias`);
-    for (const [t, n] of [[kernel, 'kernel'], [recurrent, 'recurrentKernel'], [bias, 'bias']] as const) {
-      if (t) requireFinite(t.view() as Float32Array, `${what} ${n}`);
-    }
-    if (!this.built) this.build([null, null, I]);
-    this.params = {
-      kernel: (kernel.view() as Float32Array).slice(),
-      recurrentKernel: (recurrent.view() as Float32Array).slice(),
-      bias: bias ? (bias.view() as Float32Array).slice() : null,
-    };
+    const w = this.checkedWeights(weights, 1, [this.units]);
+    this.params = { kernel: w.kernel, recurrentKernel: w.recurrentKernel, bias: w.bias };
     this.saved = null;
   }
+
 
   protected async run({ x, xv, states, steps, dropoutScale, recurrentScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     const [B, T, I] = x.shape;
