@@ -329,9 +329,15 @@ function sgemmPeak(addon, threads, n = PEAK_N, reps = 5) {
   return { threads, ms: best, gflops: (2 * n * n * n) / (best * 1e6), others: otherCpu(snap, cpuSnapshot()) };
 }
 
-/** Warmup runs, then timed runs until minReps and the time budget (or maxReps) are reached. */
-async function timeIt(fn, { warmup, minReps, maxReps, budgetMs }) {
-  for (let i = 0; i < warmup; i++) await fn();
+/**
+ * Warmup runs (at least `warmup`, and for native rows until warmupMs has
+ * passed: the first calls after loading are slower, until the output
+ * buffers V8 frees at garbage collection come back to the addon's buffer
+ * cache), then timed runs until minReps and the time budget (or maxReps).
+ */
+async function timeIt(fn, { warmup, warmupMs = 0, minReps, maxReps, budgetMs }) {
+  const warmStart = now();
+  for (let i = 0; i < warmup || (now() - warmStart < warmupMs && i < 50); i++) await fn();
   const times = [];
   const start = now();
   const snap = cpuSnapshot();
@@ -349,7 +355,7 @@ function policy(backend, shape) {
   if (backend === 'js') {
     return shape === 'S' ? { warmup: 1, minReps: 3, maxReps: 3, budgetMs: 0 } : { warmup: 0, minReps: 1, maxReps: 1, budgetMs: 0 };
   }
-  return { warmup: 2, minReps: 5, maxReps: 50, budgetMs: 1500 };
+  return { warmup: 2, warmupMs: 400, minReps: 5, maxReps: 50, budgetMs: 1500 };
 }
 
 class Workload {
@@ -370,7 +376,7 @@ class Workload {
 }
 
 /** Repetition policy of the variants table: as native, with a 1 s budget per row. */
-const VARIANT_POLICY = { warmup: 2, minReps: 5, maxReps: 50, budgetMs: 1000 };
+const VARIANT_POLICY = { warmup: 2, warmupMs: 400, minReps: 5, maxReps: 50, budgetMs: 1000 };
 
 /** Sequence lengths uniform in [T/2, T] from a seeded PRNG, as a (B, T) bool mask (1 = valid). */
 function randomMask(g, B, T, seed) {
