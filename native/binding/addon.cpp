@@ -157,6 +157,13 @@ SharedFloats duplicate(const SharedFloats& data) {
   return out;
 }
 
+// {name: Float32Array | null, ...} from native results (null where absent).
+Napi::Object resultsToJs(Napi::Env env, std::initializer_list<std::pair<const char*, SharedFloats>> items) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& [name, data] : items) out.Set(name, data ? Napi::Value(toJs(env, data)) : env.Null());
+  return out;
+}
+
 // ---- GRU weights handle -----------------------------------------------------
 
 struct GruWeightsData {
@@ -196,6 +203,22 @@ std::shared_ptr<T> unwrap(const Napi::Value& v, const napi_type_tag& tag, const 
   if (v.IsExternal()) napi_check_object_type_tag(env, v, &tag, &ok);
   if (!ok) throw Napi::TypeError::New(env, std::string(what) + " must be a handle made by this addon");
   return *v.As<Napi::External<std::shared_ptr<T>>>().Data();
+}
+
+// {output, cache?} of a forward: when training, the cache keeps its own
+// output for backward and JavaScript gets a copy, so writing to it cannot
+// change a later gradient; the cache goes out as a tagged handle.
+template <class Cache>
+Napi::Object forwardToJs(Napi::Env env, const SharedFloats& output, bool training, const std::shared_ptr<Cache>& cache,
+                         const napi_type_tag& tag) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("output", toJs(env, training ? duplicate(output) : output));
+  if (training) {
+    Napi::External<std::shared_ptr<Cache>> handle = wrap(env, cache);
+    napi_type_tag_object(env, handle, &tag);
+    out.Set("cache", handle);
+  }
+  return out;
 }
 
 Napi::Value CreateGruWeights(const Napi::CallbackInfo& info) {
@@ -306,16 +329,7 @@ class GruForwardWorker : public PromiseWorker {
 
  protected:
   Napi::Value result() override {
-    Napi::Env env = Env();
-    Napi::Object out = Napi::Object::New(env);
-    // When training, the cache keeps its own output for backward; JavaScript
-    // gets a copy, so writing to it cannot change a later gradient.
-    out.Set("output", toJs(env, training_ ? duplicate(cache_->output) : cache_->output));
-    if (training_) {
-      Napi::External<CachePtr> handle = wrap(env, cache_);
-      napi_type_tag_object(env, handle, &kCacheTag);
-      out.Set("cache", handle);
-    }
+    Napi::Object out = forwardToJs(Env(), cache_->output, training_, cache_, kCacheTag);
     cache_.reset();
     return out;
   }
@@ -363,14 +377,8 @@ class GruBackwardWorker : public PromiseWorker {
  protected:
   Napi::Value result() override {
     Napi::Env env = Env();
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("dx", toJs(env, dx_));
-    out.Set("dh0", toJs(env, dh0_));
-    out.Set("dKernel", toJs(env, dKernel_));
-    out.Set("dRecurrentKernel", toJs(env, dRecurrentKernel_));
-    out.Set("dInputBias", dInputBias_ ? Napi::Value(toJs(env, dInputBias_)) : env.Null());
-    out.Set("dRecurrentBias", dRecurrentBias_ ? Napi::Value(toJs(env, dRecurrentBias_)) : env.Null());
-    return out;
+    return resultsToJs(env, {{"dx", dx_}, {"dh0", dh0_}, {"dKernel", dKernel_}, {"dRecurrentKernel", dRecurrentKernel_},
+                             {"dInputBias", dInputBias_}, {"dRecurrentBias", dRecurrentBias_}});
   }
 
  private:
@@ -481,15 +489,8 @@ class LstmForwardWorker : public PromiseWorker {
 
  protected:
   Napi::Value result() override {
-    Napi::Env env = Env();
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("output", toJs(env, training_ ? duplicate(cache_->output) : cache_->output));
-    out.Set("c", toJs(env, cLast_));
-    if (training_) {
-      Napi::External<LstmCachePtr> handle = wrap(env, cache_);
-      napi_type_tag_object(env, handle, &kLstmCacheTag);
-      out.Set("cache", handle);
-    }
+    Napi::Object out = forwardToJs(Env(), cache_->output, training_, cache_, kLstmCacheTag);
+    out.Set("c", toJs(Env(), cLast_));
     cache_.reset();
     return out;
   }
@@ -539,14 +540,8 @@ class LstmBackwardWorker : public PromiseWorker {
  protected:
   Napi::Value result() override {
     Napi::Env env = Env();
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("dx", toJs(env, dx_));
-    out.Set("dh0", toJs(env, dh0_));
-    out.Set("dc0", toJs(env, dc0_));
-    out.Set("dKernel", toJs(env, dKernel_));
-    out.Set("dRecurrentKernel", toJs(env, dRecurrentKernel_));
-    out.Set("dBias", dBias_ ? Napi::Value(toJs(env, dBias_)) : env.Null());
-    return out;
+    return resultsToJs(env, {{"dx", dx_}, {"dh0", dh0_}, {"dc0", dc0_}, {"dKernel", dKernel_},
+                             {"dRecurrentKernel", dRecurrentKernel_}, {"dBias", dBias_}});
   }
 
  private:
@@ -646,14 +641,7 @@ class RnnForwardWorker : public PromiseWorker {
 
  protected:
   Napi::Value result() override {
-    Napi::Env env = Env();
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("output", toJs(env, training_ ? duplicate(cache_->output) : cache_->output));
-    if (training_) {
-      Napi::External<RnnCachePtr> handle = wrap(env, cache_);
-      napi_type_tag_object(env, handle, &kRnnCacheTag);
-      out.Set("cache", handle);
-    }
+    Napi::Object out = forwardToJs(Env(), cache_->output, training_, cache_, kRnnCacheTag);
     cache_.reset();
     return out;
   }
@@ -695,13 +683,8 @@ class RnnBackwardWorker : public PromiseWorker {
  protected:
   Napi::Value result() override {
     Napi::Env env = Env();
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("dx", toJs(env, dx_));
-    out.Set("dh0", toJs(env, dh0_));
-    out.Set("dKernel", toJs(env, dKernel_));
-    out.Set("dRecurrentKernel", toJs(env, dRecurrentKernel_));
-    out.Set("dBias", dBias_ ? Napi::Value(toJs(env, dBias_)) : env.Null());
-    return out;
+    return resultsToJs(env, {{"dx", dx_}, {"dh0", dh0_}, {"dKernel", dKernel_}, {"dRecurrentKernel", dRecurrentKernel_},
+                             {"dBias", dBias_}});
   }
 
  private:
