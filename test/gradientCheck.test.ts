@@ -5,6 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GRU, LSTM, setBackend, tensor, type CandidateActivation, type GateActivation, type Tensor } from '../lib/index.js';
+import { expectFiniteDifferences } from './helpers/finiteDifferences.js';
 import { rng, uniform } from './helpers/random.js';
 
 const B = 2, T = 4, I = 3, H = 3;
@@ -47,22 +48,7 @@ describe.each(['native', 'js'] as const)('finite differences on the %s backend',
     const perturbed = [...params, x, h0];
     const names = ['kernel', 'recurrentKernel', 'bias', 'x', 'h0'];
 
-    const eps = 1e-3;
-    let checked = 0;
-    for (let p = 0; p < perturbed.length; p++) {
-      const v = perturbed[p];
-      for (let i = 0; i < v.length; i += Math.max(1, Math.floor(v.length / 10))) {
-        const keep = v[i];
-        v[i] = keep + eps;
-        const up = await loss();
-        v[i] = keep - eps;
-        const down = await loss();
-        v[i] = keep;
-        const numeric = (up - down) / (2 * eps);
-        expect(Math.abs(analytic[p][i] - numeric), `${names[p]}[${i}] analytic ${analytic[p][i]} numeric ${numeric}`).toBeLessThanOrEqual(3e-3 + 2e-2 * Math.abs(numeric));
-        checked++;
-      }
-    }
+    const checked = await expectFiniteDifferences(perturbed, analytic, names, loss);
     expect(checked).toBeGreaterThan(40);
   });
 });
@@ -102,22 +88,7 @@ describe.each(['native', 'js'] as const)('LSTM finite differences on the %s back
     const analytic = [...layer.getGradients().map((g) => g.dataSync()), r.dx.dataSync(), r.dInitialState[0].dataSync(), r.dInitialState[1].dataSync()];
     const perturbed = [...params, x, h0, c0];
     const names = ['kernel', 'recurrentKernel', 'bias', 'x', 'h0', 'c0'];
-    const eps = 1e-3;
-    let checked = 0;
-    for (let p = 0; p < perturbed.length; p++) {
-      const v = perturbed[p];
-      for (let i = 0; i < v.length; i += Math.max(1, Math.floor(v.length / 10))) {
-        const keep = v[i];
-        v[i] = keep + eps;
-        const up = await loss();
-        v[i] = keep - eps;
-        const down = await loss();
-        v[i] = keep;
-        const numeric = (up - down) / (2 * eps);
-        expect(Math.abs(analytic[p][i] - numeric), `${names[p]}[${i}] analytic ${analytic[p][i]} numeric ${numeric}`).toBeLessThanOrEqual(3e-3 + 2e-2 * Math.abs(numeric));
-        checked++;
-      }
-    }
+    const checked = await expectFiniteDifferences(perturbed, analytic, names, loss);
     expect(checked).toBeGreaterThan(50);
   });
 });
