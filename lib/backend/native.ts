@@ -128,46 +128,40 @@ export function loadNative(): NativeLoad {
   }
 }
 
+/**
+ * One native copy of each weights object, made on first use and freed with
+ * it (params objects are immutable, so the object is the key).
+ */
+function handlesFor<S, P extends object>(create: (spec: S, params: P) => Handle): (spec: S, params: P) => Handle {
+  const handles = new WeakMap<P, Handle>();
+  return (spec, params) => {
+    let handle = handles.get(params);
+    if (!handle) {
+      handle = create(spec, params);
+      handles.set(params, handle);
+    }
+    return handle;
+  };
+}
+
 export function nativeBackend(addon: Addon): KernelBackend {
-  // One native copy of each weights object, made on first use and freed
-  // with it.
-  const weightHandles = new WeakMap<GruParams, Handle>();
-  const weightsOf = (spec: GruSpec, p: GruParams): Handle => {
-    let handle = weightHandles.get(p);
-    if (!handle) {
-      handle = addon.createGruWeights({
-        inputSize: spec.inputSize,
-        units: spec.units,
-        resetAfter: spec.resetAfter,
-        kernel: p.kernel,
-        recurrentKernel: p.recurrentKernel,
-        inputBias: p.inputBias,
-        recurrentBias: spec.resetAfter ? p.recurrentBias : null,
-      });
-      weightHandles.set(p, handle);
-    }
-    return handle;
-  };
-
-  const lstmHandles = new WeakMap<LstmParams, Handle>();
-  const lstmWeightsOf = (spec: LstmSpec, p: LstmParams): Handle => {
-    let handle = lstmHandles.get(p);
-    if (!handle) {
-      handle = addon.createLstmWeights({ inputSize: spec.inputSize, units: spec.units, kernel: p.kernel, recurrentKernel: p.recurrentKernel, bias: p.bias });
-      lstmHandles.set(p, handle);
-    }
-    return handle;
-  };
-
-  const rnnHandles = new WeakMap<RnnParams, Handle>();
-  const rnnWeightsOf = (spec: RnnSpec, p: RnnParams): Handle => {
-    let handle = rnnHandles.get(p);
-    if (!handle) {
-      handle = addon.createRnnWeights({ inputSize: spec.inputSize, units: spec.units, kernel: p.kernel, recurrentKernel: p.recurrentKernel, bias: p.bias });
-      rnnHandles.set(p, handle);
-    }
-    return handle;
-  };
+  const weightsOf = handlesFor<GruSpec, GruParams>((spec, p) =>
+    addon.createGruWeights({
+      inputSize: spec.inputSize,
+      units: spec.units,
+      resetAfter: spec.resetAfter,
+      kernel: p.kernel,
+      recurrentKernel: p.recurrentKernel,
+      inputBias: p.inputBias,
+      recurrentBias: spec.resetAfter ? p.recurrentBias : null,
+    }),
+  );
+  const lstmWeightsOf = handlesFor<LstmSpec, LstmParams>((spec, p) =>
+    addon.createLstmWeights({ inputSize: spec.inputSize, units: spec.units, kernel: p.kernel, recurrentKernel: p.recurrentKernel, bias: p.bias }),
+  );
+  const rnnWeightsOf = handlesFor<RnnSpec, RnnParams>((spec, p) =>
+    addon.createRnnWeights({ inputSize: spec.inputSize, units: spec.units, kernel: p.kernel, recurrentKernel: p.recurrentKernel, bias: p.bias }),
+  );
 
   return {
     name: 'native',
