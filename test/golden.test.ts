@@ -9,7 +9,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setBackend } from '../lib/index.js';
-import { GATE_NAME, listCases, loadCase, toleranceRatio, torchToKeras, values, type GoldenCase } from './helpers/golden.js';
+import { GATE_NAME, listCases, stackSpecOf, loadCase, toleranceRatio, torchToKeras, values, type GoldenCase } from './helpers/golden.js';
 import { runStack, type StackWeights } from './helpers/stack.js';
 
 const cases = listCases('rnn')
@@ -44,18 +44,7 @@ describe.each(['native', 'js'] as const)('golden GRU cases on the %s backend', (
 
   it.each(cases.map(({ file, c }) => [c.name, file, c] as const))('%s', async (_name, _file, c) => {
     const cfg = c.config;
-    const spec = {
-      batch: cfg.batch,
-      steps: cfg.timesteps,
-      inputSize: cfg.input_size,
-      units: cfg.hidden_size,
-      layers: cfg.num_layers,
-      directions: cfg.num_directions,
-      resetAfter: cfg.reset_after,
-      activation: cfg.activation,
-      recurrentActivation: GATE_NAME[cfg.recurrent_activation],
-      lengths: c.inputs.lengths ? Int32Array.from(c.inputs.lengths.data ?? []) : undefined,
-    };
+    const spec = stackSpecOf(c);
     const r = await runStack(spec, weightsOf(c, c.params), values(c.inputs.x), values(c.inputs.h0), values(c.loss.G as never), values(c.loss.Gh as never));
     // Forward: 1e-5 + 1e-4 |want| (the README's float32 tolerance; the medium case 1e-4 abs).
     const fwdAtol = cfg.hidden_size >= 64 ? 1e-4 : 1e-5;

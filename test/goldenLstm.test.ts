@@ -7,7 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setBackend } from '../lib/index.js';
-import { listCases, loadCase, toleranceRatio, torchLstmToKeras, values, type GoldenCase, type GoldenTensor } from './helpers/golden.js';
+import { listCases, loadCase, stackSpecOf, toleranceRatio, torchLstmToKeras, values, type GoldenCase, type GoldenTensor } from './helpers/golden.js';
 import { runLstmStack, type LstmStackWeights } from './helpers/stack.js';
 
 const cases = listCases('rnn')
@@ -39,18 +39,8 @@ describe.each(['native', 'js'] as const)('golden LSTM cases on the %s backend', 
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const cfg = c.config;
-    const spec = {
-      batch: cfg.batch,
-      steps: cfg.timesteps,
-      inputSize: cfg.input_size,
-      units: cfg.hidden_size,
-      layers: cfg.num_layers,
-      directions: cfg.num_directions,
-      activation: 'tanh' as const,
-      recurrentActivation: 'sigmoid' as const,
-      lengths: c.inputs.lengths ? Int32Array.from(c.inputs.lengths.data ?? []) : undefined,
-    };
+    // The LSTM golden cases use tanh and sigmoid.
+    const spec = { ...stackSpecOf(c), activation: 'tanh' as const, recurrentActivation: 'sigmoid' as const };
     const loss = c.loss as Record<string, GoldenTensor>;
     const r = await runLstmStack(spec, kerasWeights(c, c.params, false), values(c.inputs.x), values(c.inputs.h0), values(c.inputs.c0), values(loss.G), values(loss.Gh), values(loss.Gc));
     expect(toleranceRatio(r.output, values(c.outputs.output), 1e-5, 1e-4)).toBeLessThanOrEqual(1);

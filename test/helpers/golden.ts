@@ -75,6 +75,23 @@ export function toleranceRatio(got: ArrayLike<number>, want: ArrayLike<number>, 
 /** Golden `recurrent_activation` names -> gatedrnn's. */
 export const GATE_NAME = { sigmoid: 'sigmoid', hard_sigmoid: 'hardSigmoid', hard_sigmoid_keras3: 'hardSigmoidKeras3' } as const;
 
+/** A case's sizes, options and lengths as the stack runners take them. */
+export function stackSpecOf(c: GoldenCase) {
+  const cfg = c.config;
+  return {
+    batch: cfg.batch,
+    steps: cfg.timesteps,
+    inputSize: cfg.input_size,
+    units: cfg.hidden_size,
+    layers: cfg.num_layers,
+    directions: cfg.num_directions,
+    resetAfter: cfg.reset_after,
+    activation: cfg.activation,
+    recurrentActivation: GATE_NAME[cfg.recurrent_activation],
+    lengths: c.inputs.lengths ? Int32Array.from(c.inputs.lengths.data ?? []) : undefined,
+  };
+}
+
 /**
  * PyTorch layout (convention A) -> Keras layout through the library's public
  * converter, so every PyTorch golden case exercises it.
