@@ -11,9 +11,10 @@
  * semantics) the backward direction reads each sequence's valid part
  * reversed.
  */
-import { float32Tensor, type Tensor } from '../../tensor.js';
+import { float32Tensor, shapeSize, type Tensor } from '../../tensor.js';
 import { requireFinite, requireOneOf, requireShape, requireTensor } from '../../validate.js';
-import { checkKnownOptions, Layer, LAYER_OPTIONS, type LayerArgs, type Shape } from '../layer.js';
+import { checkKnownOptions, Layer, LAYER_OPTIONS, type LayerArgs, type NodeContext, type Shape } from '../layer.js';
+import { isSymbolic, SymbolicTensor } from '../symbolic.js';
 import { GRU } from './gru.js';
 import { LSTM } from './lstm.js';
 import { SimpleRNN } from './simpleRnn.js';
@@ -153,7 +154,75 @@ export class Bidirectional extends Layer {
    * `[forward, backward]` when mergeMode is null, followed by the states
    * when the layer returns them.
    */
-  async apply(inputs: Tensor, kwargs: RecurrentCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
+  override apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: RecurrentCallArgs): SymbolicTensor | SymbolicTensor[];
+  override apply(inputs: Tensor | Tensor[], kwargs?: RecurrentCallArgs): Promise<Float32Tensor | Float32Tensor[]>;
+  override apply(inputs: Tensor | Tensor[] | SymbolicTensor | SymbolicTensor[], kwargs: RecurrentCallArgs = {}): SymbolicTensor | SymbolicTensor[] | Promise<Float32Tensor | Float32Tensor[]> {
+    if (isSymbolic(inputs)) {
+      const list = Array.isArray(inputs) ? inputs : [inputs];
+      const given = kwargs?.initialState;
+      const states = given == null ? list.slice(1) : Array.isArray(given) ? given : [given];
+      if (!states.every((t) => t instanceof SymbolicTensor)) throw new TypeError(`Bidirectional ${this.name}: in a functional model, initialState must be symbolic tensors`);
+      if (states.length !== 0 && states.length !== 2 * this.stateCount) {
+        throw new RangeError(`Bidirectional ${this.name}: initialState must hold ${2 * this.stateCount} tensors (the forward layer's ${this.stateCount}, then the backward layer's), got ${states.length}`);
+      }
+      return this.applySymbolic([list[0], ...(states as SymbolicTensor[])]);
+    }
+    if (Array.isArray(inputs)) {
+      return this.applyTensor(inputs[0], inputs.length > 1 ? { ...kwargs, initialState: inputs.slice(1) } : kwargs);
+    }
+    return this.applyTensor(inputs as Tensor, kwargs);
+  }
+
+  protected override nodeInputShape(shapes: Shape[]): Shape {
+    return shapes[0];
+  }
+
+  /** Initial states given to the last training forwardNode. */
+  private nodeStateCount = 0;
+
+  /** @internal */
+  async forwardNode(inputs: Tensor[], ctx: NodeContext): Promise<Tensor[]> {
+    const [x, ...states] = inputs;
+    if (ctx.training) this.nodeStateCount = states.length;
+    const out = await this.applyTensor(x, { training: ctx.training, mask: ctx.masks[0] ?? undefined, initialState: states.length > 0 ? states : undefined });
+    return Array.isArray(out) ? out : [out];
+  }
+
+  /** @internal */
+  async backwardNode(dOutputs: Array<Tensor | null>): Promise<Array<Tensor | null>> {
+    const outputs = this.mergeMode === null ? 2 : 1;
+    const dOut = this.mergeMode === null ? (dOutputs[0] || dOutputs[1] ? [dOutputs[0], dOutputs[1]].map((d) => d ?? null) : null) : (dOutputs[0] ?? null);
+    const r = await this.backward(
+      dOut === null ? null : Array.isArray(dOut) ? this.fillZeros(dOut) : dOut,
+      ...dOutputs.slice(outputs).map((d) => d ?? null),
+    );
+    return [r.dx, ...r.dInitialState.slice(0, this.nodeStateCount)];
+  }
+
+  /** mergeMode null with a gradient for one direction only: the other is zeros. */
+  private fillZeros(list: Array<Tensor | null>): Tensor[] {
+    const shape = (list[0] ?? list[1] as Tensor).shape;
+    return list.map((d) => d ?? float32Tensor(new Float32Array(shapeSize(shape)), shape));
+  }
+
+  override computeMask(inputs: Tensor[], masks: Array<Tensor | null>): Array<Tensor | null> {
+    void inputs;
+    const seq = this.forwardLayer.returnSequences ? (masks[0] ?? null) : null;
+    const out: Array<Tensor | null> = this.mergeMode === null ? [seq, seq] : [seq];
+    if (this.forwardLayer.returnState) for (let i = 0; i < 2 * this.stateCount; i++) out.push(null);
+    return out;
+  }
+
+  override weightNames(): string[] {
+    const f = this.forwardLayer, b = this.backwardLayer;
+    return [...f.weightNames().map((n) => `${f.name}/${n}`), ...b.weightNames().map((n) => `${b.name}/${n}`)];
+  }
+
+  override regularizationLoss(): number {
+    return this.forwardLayer.regularizationLoss() + this.backwardLayer.regularizationLoss();
+  }
+
+  private async applyTensor(inputs: Tensor, kwargs: RecurrentCallArgs): Promise<Float32Tensor | Float32Tensor[]> {
     if (kwargs === null || typeof kwargs !== 'object' || Array.isArray(kwargs)) {
       throw new TypeError(`Bidirectional ${this.name}: the second argument must be an object like {initialState, mask, training}`);
     }
@@ -165,8 +234,8 @@ export class Bidirectional extends Layer {
       if (list.length !== 2 * count) {
         throw new RangeError(`Bidirectional ${this.name}: initialState must hold ${2 * count} tensors (the forward layer's ${count}, then the backward layer's), got ${list.length}`);
       }
-      fwdStates = list.slice(0, count);
-      bwdStates = list.slice(count);
+      fwdStates = list.slice(0, count) as Tensor[];
+      bwdStates = list.slice(count) as Tensor[];
     }
     if (this.batchInputShape) requireShape(requireTensor(inputs, `Bidirectional ${this.name} input`), this.batchInputShape, `Bidirectional ${this.name} input (declared inputShape)`);
     const { initialState: _ignored, ...rest } = kwargs;
@@ -240,7 +309,7 @@ export class Bidirectional extends Layer {
   }
 
   /** Gradients of the weights from the last backward, in getWeights order. */
-  getGradients(): Float32Tensor[] {
+  override getGradients(): Float32Tensor[] {
     return [...this.forwardLayer.getGradients(), ...this.backwardLayer.getGradients()];
   }
 

@@ -133,6 +133,11 @@ export class GRU extends RecurrentLayer {
     return this.outputs(forward.output, [lastStep(forward.output, B, T, H)], steps, B, T);
   }
 
+  protected async backwardFromList(dOutput: Tensor | null, dStates: Array<Tensor | null>): Promise<{ dx: Float32Tensor; dInitialState: Float32Tensor[] }> {
+    const r = await this.backward(dOutput, dStates[0] ?? null);
+    return { dx: r.dx, dInitialState: [r.dInitialState] };
+  }
+
   /**
    * Backpropagates through the last training call: `dOutput` is dL/d(output)
    * (same shape as the output; null for none), `dState` dL/d(last state)

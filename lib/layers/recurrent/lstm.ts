@@ -106,6 +106,10 @@ export class LSTM extends RecurrentLayer {
     return this.outputs(forward.output, [lastStep(forward.output, B, T, H), forward.c], steps, B, T);
   }
 
+  protected async backwardFromList(dOutput: Tensor | null, dStates: Array<Tensor | null>): Promise<{ dx: Float32Tensor; dInitialState: Float32Tensor[] }> {
+    return this.backward(dOutput, dStates[0] ?? null, dStates[1] ?? null);
+  }
+
   /**
    * Backpropagates through the last training call: `dOutput` is dL/d(output)
    * (null for none), `dH` and `dC` dL/d(last h) and dL/d(last c)

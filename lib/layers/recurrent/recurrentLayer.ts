@@ -8,7 +8,8 @@ import { CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, type CandidateActivation, type
 import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
-import { checkKnownOptions, Layer, LAYER_OPTIONS, type CallArgs, type LayerArgs, type Shape } from '../layer.js';
+import { checkKnownOptions, Layer, LAYER_OPTIONS, type CallArgs, type LayerArgs, type NodeContext, type Shape } from '../layer.js';
+import { isSymbolic, SymbolicTensor } from '../symbolic.js';
 import { backend } from '../../backend/index.js';
 import { checkInitializer, initialize, Random, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { addPenaltyGradient, checkRegularizer, penalty, type Regularizer, type RegularizerIdentifier } from '../regularizers.js';
@@ -85,8 +86,12 @@ export interface RecurrentLayerArgs extends LayerArgs {
 
 /** Keyword arguments of `apply`/`call`. */
 export interface RecurrentCallArgs extends CallArgs {
-  /** Initial state(s) (B, H) each, alone or in an array; zeros when omitted. */
-  initialState?: Tensor | Tensor[];
+  /**
+   * Initial state(s) (B, H) each, alone or in an array; zeros when omitted.
+   * Symbolic tensors in a functional model (an encoder's states feeding a
+   * decoder).
+   */
+  initialState?: Tensor | Tensor[] | SymbolicTensor | SymbolicTensor[];
   /**
    * (B, T) mask, `'bool'` or 0/1 numbers (Keras semantics): a masked step
    * leaves the state unchanged and its output repeats the last valid output
@@ -211,14 +216,94 @@ export abstract class RecurrentLayer extends Layer {
    * Runs the layer over a batch of sequences x (B, T, I). Resolves to the
    * output ((B, T, H) with returnSequences, else (B, H)), or to
    * `[output, ...lastStates]` with returnState. Builds the layer on first
-   * use. With `training: true` it keeps what `backward` needs.
+   * use. With `training: true` it keeps what `backward` needs. Applied to a
+   * SymbolicTensor (functional API) it returns the symbolic output(s).
    */
-  async apply(inputs: Tensor, kwargs: RecurrentCallArgs = {}): Promise<Float32Tensor | Float32Tensor[]> {
+  override apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: RecurrentCallArgs): SymbolicTensor | SymbolicTensor[];
+  override apply(inputs: Tensor | Tensor[], kwargs?: RecurrentCallArgs): Promise<Float32Tensor | Float32Tensor[]>;
+  override apply(inputs: Tensor | Tensor[] | SymbolicTensor | SymbolicTensor[], kwargs: RecurrentCallArgs = {}): SymbolicTensor | SymbolicTensor[] | Promise<Float32Tensor | Float32Tensor[]> {
+    if (isSymbolic(inputs)) return this.applySymbolicWithStates(inputs, kwargs);
+    return this.applyTensor(inputs as Tensor | Tensor[], kwargs);
+  }
+
+  private async applyTensor(inputs: Tensor | Tensor[], kwargs: RecurrentCallArgs): Promise<Float32Tensor | Float32Tensor[]> {
+    // [x, ...initialStates], as Keras's RNN also accepts.
+    if (Array.isArray(inputs)) {
+      if (kwargs?.initialState != null) throw new TypeError(`${this.label} ${this.name}: give the initial states either in the input list or as initialState, not both`);
+      kwargs = { ...kwargs, initialState: inputs.length > 1 ? inputs.slice(1) : undefined };
+      inputs = inputs[0];
+    }
     // Everything is checked before the first build, so a rejected input
     // never leaves the layer built for the wrong shape.
     const checked = this.checkCall(inputs, kwargs);
     this.ensureBuilt([...checked.x.shape]);
     return this.runChecked(checked);
+  }
+
+  private applySymbolicWithStates(inputs: SymbolicTensor | SymbolicTensor[], kwargs: RecurrentCallArgs): SymbolicTensor | SymbolicTensor[] {
+    const what = `${this.label} ${this.name}`;
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    const given = kwargs?.initialState;
+    let states: SymbolicTensor[] = list.slice(1);
+    if (given != null) {
+      if (states.length > 0) throw new TypeError(`${what}: give the initial states either in the input list or as initialState, not both`);
+      const g = Array.isArray(given) ? given : [given];
+      if (!g.every((t) => t instanceof SymbolicTensor)) throw new TypeError(`${what}: in a functional model, initialState must be symbolic tensors (outputs of other layers or inputs)`);
+      states = g as SymbolicTensor[];
+    }
+    if (kwargs?.mask != null || kwargs?.lengths != null) {
+      throw new TypeError(`${what}: in a functional model the mask comes from the layers before (Embedding({maskZero}) or Masking), not from apply()`);
+    }
+    const x = list[0];
+    if (x.rank !== 3) throw new RangeError(`${what} input must have shape [batch, timesteps, features], got [${x.shape.join(', ')}]`);
+    if (states.length > 0) {
+      if (states.length !== this.stateNames.length) {
+        throw new RangeError(`${what}: initialState must hold ${this.stateNames.length} tensor(s) [${this.stateNames.join(', ')}], got ${states.length}`);
+      }
+      for (const [i, st] of states.entries()) {
+        const ok = st.rank === 2 && (st.shape[1] === null || st.shape[1] === this.units);
+        if (!ok) throw new RangeError(`${what}: initialState[${i}] must have shape [batch, ${this.units}], got [${st.shape.join(', ')}]`);
+      }
+    }
+    return this.applySymbolic([x, ...states]);
+  }
+
+  protected override nodeInputShape(shapes: Shape[]): Shape {
+    return shapes[0];
+  }
+
+  /** Initial states given to the last training forwardNode (their gradients are returned). */
+  private nodeStateCount = 0;
+
+  /** @internal */
+  async forwardNode(inputs: Tensor[], ctx: NodeContext): Promise<Tensor[]> {
+    const [x, ...states] = inputs;
+    const checked = this.checkCall(x, { training: ctx.training, mask: ctx.masks[0] ?? undefined, initialState: states.length > 0 ? states : undefined });
+    this.ensureBuilt([...checked.x.shape]);
+    if (ctx.training) this.nodeStateCount = states.length;
+    const out = await this.runChecked(checked);
+    return Array.isArray(out) ? out : [out];
+  }
+
+  /** @internal */
+  async backwardNode(dOutputs: Array<Tensor | null>): Promise<Array<Tensor | null>> {
+    const { dx, dInitialState } = await this.backwardFromList(dOutputs[0] ?? null, dOutputs.slice(1).map((d) => d ?? null));
+    return [dx, ...dInitialState.slice(0, this.nodeStateCount)];
+  }
+
+  /** Backward with the state gradients as a list, resolving to dx and one gradient per initial state. */
+  protected abstract backwardFromList(dOutput: Tensor | null, dStates: Array<Tensor | null>): Promise<{ dx: Float32Tensor; dInitialState: Float32Tensor[] }>;
+
+  /** With returnSequences the input's mask goes on with the sequence; a last output or a state has none. */
+  override computeMask(inputs: Tensor[], masks: Array<Tensor | null>): Array<Tensor | null> {
+    void inputs;
+    const out: Array<Tensor | null> = [this.returnSequences ? (masks[0] ?? null) : null];
+    if (this.returnState) for (const _ of this.stateNames) out.push(null);
+    return out;
+  }
+
+  override weightNames(): string[] {
+    return this.useBias ? ['kernel', 'recurrent_kernel', 'bias'] : ['kernel', 'recurrent_kernel'];
   }
 
   /** Same as {@link apply} on a built layer (Keras's `call`). */
@@ -257,7 +342,7 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   /** Gradients of the weights from the last `backward`, in `getWeights` order. */
-  getGradients(): Float32Tensor[] {
+  override getGradients(): Float32Tensor[] {
     if (!this.gradients) throw new Error(`${this.label} ${this.name}: no gradients yet; call backward() after a training apply()`);
     return this.gradients;
   }
@@ -321,7 +406,8 @@ export abstract class RecurrentLayer extends Layer {
     if (this.built) requireShape(x, [null, null, this.inputSize], `${what} input (built for ${this.inputSize} features)`);
     let xv = x.view() as Float32Array;
     requireFinite(xv, `${what} input`);
-    const states = this.stateful && args.initialState == null && this.carried ? this.carriedStates(B) : this.initialStates(args.initialState, B);
+    const initial = args.initialState as Tensor | Tensor[] | undefined;
+    const states = this.stateful && initial == null && this.carried ? this.carriedStates(B) : this.initialStates(initial, B);
     if (args.mask != null && args.lengths != null) throw new TypeError(`${what}: give either mask or lengths, not both`);
     let steps = args.mask != null ? maskFromTensor(args.mask, B, T, what) : args.lengths != null ? maskFromLengths(args.lengths, B, T, what) : null;
     const training = optionalBool(args.training, 'training', false);
@@ -487,7 +573,7 @@ export abstract class RecurrentLayer extends Layer {
    * The regularizers' penalty on the current weights: add it to the loss.
    * `backward` already adds its gradient to `getGradients()`.
    */
-  regularizationLoss(): number {
+  override regularizationLoss(): number {
     if (!this.built) return 0;
     const regs = [this.kernelRegularizer, this.recurrentRegularizer, this.biasRegularizer];
     return this.getWeights().reduce((sum, w, i) => (regs[i] ? sum + penalty(regs[i] as Regularizer, w.view()) : sum), 0);

@@ -87,6 +87,11 @@ export class SimpleRNN extends RecurrentLayer {
     return this.outputs(forward.output, [lastStep(forward.output, B, T, H)], steps, B, T);
   }
 
+  protected async backwardFromList(dOutput: Tensor | null, dStates: Array<Tensor | null>): Promise<{ dx: Float32Tensor; dInitialState: Float32Tensor[] }> {
+    const r = await this.backward(dOutput, dStates[0] ?? null);
+    return { dx: r.dx, dInitialState: [r.dInitialState] };
+  }
+
   /** Backpropagates through the last training call (as {@link GRU.backward}). */
   async backward(dOutput: Tensor | null, dState: Tensor | null = null): Promise<SimpleRNNBackwardResult> {
     return this.exclusively('backward', () => this.backwardNow(dOutput, dState));
