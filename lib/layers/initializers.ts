@@ -5,27 +5,8 @@
 import { sgemm as sgemmJs } from '../backend/js/gemm.js';
 import type { SgemmArgs } from '../backend/types.js';
 
-/** mulberry32: small, fast, good enough for weight initialisation. */
-export class Random {
-  private state: number;
-  constructor(seed?: number) {
-    this.state = (seed ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Standard normal (Box-Muller). */
-  normal(): number {
-    let u = 0;
-    while (u === 0) u = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
-  }
-}
+export { Random } from '../random.js';
+import { Random } from '../random.js';
 
 /**
  * Orthogonal (rows, cols) matrix, as Keras: a normal matrix of shape

@@ -5,12 +5,17 @@
  */
 const SLICE_MS = 15;
 
-export class EventLoopYielder {
-  private last = performance.now();
+/**
+ * When the event loop last had a turn. Shared by every call: a training loop
+ * makes many short calls in a row, each under the slice, that together
+ * would hold the loop for seconds.
+ */
+let lastTurn = performance.now();
 
+export class EventLoopYielder {
   async maybeYield(): Promise<void> {
-    if (performance.now() - this.last < SLICE_MS) return;
+    if (performance.now() - lastTurn < SLICE_MS) return;
     await new Promise<void>((resolve) => setImmediate(resolve));
-    this.last = performance.now();
+    lastTurn = performance.now();
   }
 }
