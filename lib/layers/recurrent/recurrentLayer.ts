@@ -336,7 +336,10 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   computeOutputShape(inputShape: Shape): Shape | Shape[] {
-    const [B, T] = inputShape;
+    const [B, T, I] = inputShape;
+    if (this.built && I !== null && I !== undefined && I !== this.inputSize) {
+      throw new RangeError(`${this.label} ${this.name} was built for ${this.inputSize} features, cannot take input of shape ${formatShape(inputShape)}`);
+    }
     const out: Shape = this.returnSequences ? [B, T, this.units] : [B, this.units];
     return this.returnState ? [out, ...this.stateNames.map((): Shape => [B, this.units])] : out;
   }
