@@ -6,6 +6,8 @@ import { Bidirectional, type BidirectionalLayerArgs } from './recurrent/bidirect
 import { GRU, type GRULayerArgs } from './recurrent/gru.js';
 import { LSTM, type LSTMLayerArgs } from './recurrent/lstm.js';
 import { SimpleRNN, type SimpleRNNLayerArgs } from './recurrent/simpleRnn.js';
+import { RNN, type RNNLayerArgs } from './recurrent/rnn.js';
+import { GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells, type GRUCellArgs, type LSTMCellArgs, type SimpleRNNCellArgs, type StackedRNNCellsArgs } from './recurrent/cells.js';
 import { Activation, type ActivationLayerArgs } from './core/activation.js';
 import { BatchNormalization, type BatchNormalizationLayerArgs } from './core/batchNormalization.js';
 import { Concatenate, type ConcatenateLayerArgs } from './core/concatenate.js';
@@ -40,6 +42,35 @@ export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
 /** A SimpleRNN layer (Keras `SimpleRNN`): see {@link SimpleRNNLayerArgs}. */
 export function simpleRNN(args: SimpleRNNLayerArgs): SimpleRNN {
   return new SimpleRNN(args);
+}
+
+/**
+ * Runs a cell over sequences (Keras `RNN`, tfjs `layers.rnn`): a built-in
+ * cell, a stack of cells, or a cell written in TypeScript (a subclass of
+ * `RNNCell`). See {@link RNNLayerArgs}.
+ */
+export function rnn(args: RNNLayerArgs): RNN {
+  return new RNN(args);
+}
+
+/** A GRU cell for `layers.rnn` (Keras/tfjs `GRUCell`): see {@link GRUCellArgs}. */
+export function gruCell(args: GRUCellArgs): GRUCell {
+  return new GRUCell(args);
+}
+
+/** An LSTM cell for `layers.rnn` (Keras/tfjs `LSTMCell`): see {@link LSTMCellArgs}. */
+export function lstmCell(args: LSTMCellArgs): LSTMCell {
+  return new LSTMCell(args);
+}
+
+/** A SimpleRNN cell for `layers.rnn` (Keras `SimpleRNNCell`): see {@link SimpleRNNCellArgs}. */
+export function simpleRNNCell(args: SimpleRNNCellArgs): SimpleRNNCell {
+  return new SimpleRNNCell(args);
+}
+
+/** Cells stacked for one `layers.rnn` (Keras/tfjs `StackedRNNCells`): see {@link StackedRNNCellsArgs}. */
+export function stackedRNNCells(args: StackedRNNCellsArgs): StackedRNNCells {
+  return new StackedRNNCells(args);
 }
 
 /** A Dense layer (Keras `Dense`): see {@link DenseLayerArgs}. */
