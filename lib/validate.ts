@@ -2,7 +2,7 @@
  * Checks at the public boundary: everything a user passes is checked here,
  * before it reaches a kernel, with an error naming the argument.
  */
-import { formatShape } from './errors.js';
+import { formatShape, NonFiniteError } from './errors.js';
 import { Tensor, type DataType } from './tensor.js';
 
 /** Throws TypeError unless `value` is a live Tensor of one of the dtypes. */
@@ -31,7 +31,7 @@ export function requireShape(t: Tensor, expected: ReadonlyArray<number | null>, 
 export function requireFinite(values: ArrayLike<number>, name: string): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
-      throw new RangeError(`${name} contains ${values[i]} at flat index ${i}; every value must be finite`);
+      throw new NonFiniteError(`${name} contains ${values[i]} at flat index ${i}; every value must be finite`);
     }
   }
 }

@@ -270,6 +270,18 @@ describe('bad input to the model API gets clear errors', () => {
     expect(() => sequential({ layers: [layers.gru({ units: 2, inputShape: [3, 1], returnState: true })] })).toThrow(/2 outputs/);
     expect(() => sequential({ layers: [layers.gru({ units: 2, inputShape: [3, 1], name: 'same' }), layers.dense({ units: 1, name: 'same' })] })).toThrow(/already has a layer named "same"/);
   });
+  it('a diverging run does not crash: NaN losses, weights kept finite, TerminateOnNaN stops it', async () => {
+    const m = sequential({ layers: [layers.gru({ units: 3, inputShape: [4, 2] }), layers.dense({ units: 1 })] });
+    m.compile({ optimizer: train.sgd(1e6), loss: 'mse' });
+    const big = tensor(Float32Array.from({ length: 6 }, (_, i) => 1e18 * (i + 1)), [6, 1]);
+    const h = await m.fit(x, big, { epochs: 3, batchSize: 2, verbose: 0 });
+    expect(h.history.loss.some((v) => Number.isNaN(v) || !Number.isFinite(v))).toBe(true);
+    for (const w of m.getWeights()) expect(Array.from(w.dataSync()).every(Number.isFinite)).toBe(true);
+    const { callbacks } = await import('../lib/index.js');
+    const stopped = await m.fit(x, big, { epochs: 5, batchSize: 2, verbose: 0, callbacks: [callbacks.terminateOnNaN()] });
+    expect(stopped.epoch.length).toBeLessThan(5);
+  });
+
   it('two fits at once on one model', async () => {
     const m = make();
     const first = m.fit(x, y, { epochs: 2, verbose: 0 });

@@ -17,6 +17,9 @@ import { fitLoop, evaluateLoop, type ModelFitArgs, type ModelEvaluateArgs } from
 import type { History } from '../training/history.js';
 import type { Logs } from '../training/callbacks/callback.js';
 import { requireInt } from '../validate.js';
+import { modelConfig, modelTopology } from '../io/modelConfig.js';
+import { saveModel, type SaveConfig, type SaveResult } from '../io/saveModel.js';
+import { loadWeights, saveWeights } from '../io/weightsOnly.js';
 
 /** Options of {@link model}. */
 export interface ModelArgs {
@@ -306,6 +309,42 @@ export class LayersModel {
     if (!this.trainer) throw new Error(`${this.name}: ${what} needs compile({optimizer, loss}) first`);
     this.trainer.attach(graph);
     return this.trainer;
+  }
+
+  /**
+   * Saves the model to a directory (`'file://dir'` or a plain path) in the
+   * TensorFlow.js layers format: `model.json` + `weights.bin`, with the
+   * training config and optimizer state when compiled (`includeOptimizer`,
+   * default true). Crash-safe: see `lib/io/saveModel.ts`.
+   */
+  save(pathOrUrl: string, config?: SaveConfig): Promise<SaveResult> {
+    return saveModel(this, pathOrUrl, config);
+  }
+
+  /** Saves the weights alone to a directory (`weights_manifest.json` + `weights.bin`). */
+  saveWeights(pathOrUrl: string): Promise<SaveResult> {
+    return saveWeights(this, pathOrUrl);
+  }
+
+  /** Sets the weights from a directory or file written by `saveWeights` or `save`, matched by name. */
+  loadWeights(pathOrUrl: string): Promise<void> {
+    return loadWeights(this, pathOrUrl);
+  }
+
+  /** The architecture as plain JSON (camelCase, tfjs `getConfig`). */
+  getConfig(): Record<string, unknown> {
+    return modelConfig(this);
+  }
+
+  /**
+   * The architecture as model.json's `modelTopology` (`{class_name, config,
+   * keras_version, backend}`, snake_case): a JSON string, or the object
+   * with `returnString` false (tfjs `toJSON`).
+   */
+  toJSON(unused?: unknown, returnString = true): string | Record<string, unknown> {
+    void unused;
+    const topology = modelTopology(this);
+    return returnString ? JSON.stringify(topology) : topology;
   }
 
   /** Releases what the model holds (tensors are garbage collected; kept for tfjs compatibility). */

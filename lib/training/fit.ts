@@ -112,7 +112,8 @@ export async function fitLoop(model: LayersModel, trainer: Trainer, x: ModelData
       logs = await trainer.trainStep(batch.xs, batch.ys, batch.weights);
       await callbacks.batchEnd(step, { batch: step, size: end - start, ...logs });
     }
-    if (validation && !model.stopTraining) {
+    // Validation even after a stop mid-epoch, as Keras 3: History's columns stay aligned.
+    if (validation) {
       const v = await runEvaluation(trainer, validation, valBatch);
       for (const [k, val] of Object.entries(v)) logs[`val_${k}`] = val;
     }

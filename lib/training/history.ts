@@ -3,6 +3,7 @@
  * by name, and the run's parameters.
  */
 import type { CallbackHooks, Logs, TrainingParams } from './callbacks/callback.js';
+import { plotHistory, type PlotHistoryOptions } from './plot.js';
 
 export class History {
   /** Epoch numbers, from `initialEpoch`. */
@@ -18,6 +19,21 @@ export class History {
     for (const [key, value] of Object.entries(logs)) {
       (this.history[key] ??= []).push(value);
     }
+  }
+
+  /**
+   * Writes the curves as a picture: one panel per value (loss, each
+   * metric), training solid and validation (`val_…`) dashed, against the
+   * epoch. SVG, or PNG when `path` ends in `.png` (needs the optional
+   * package @resvg/resvg-js). Written atomically.
+   *
+   * ```ts
+   * const history = await model.fit(x, y, {epochs: 20, validationSplit: 0.2});
+   * await history.plot('training.svg', {title: 'GRU on sine waves'});
+   * ```
+   */
+  plot(path: string, options?: PlotHistoryOptions): Promise<void> {
+    return plotHistory(this, path, options);
   }
 
   /** @internal The callback `fit` records epochs with (always last, so it sees the final logs). */

@@ -8,6 +8,7 @@
  * variable's name and size: a call with other variables throws instead of
  * silently applying one variable's moments to another.
  */
+import { NonFiniteError } from '../errors.js';
 import { clipByGlobalNorm, clipByNorm, clipByValue } from './clipping.js';
 import { deserializeSchedule, isSchedule, type LearningRateSchedule } from './schedules.js';
 import { numberOption, optionalNumber } from './options.js';
@@ -248,7 +249,7 @@ export abstract class Optimizer {
       if (v.shape !== undefined && sizeOf(v.shape) !== v.value.length) throw new RangeError(`${what}: ${JSON.stringify(v.name)} has ${v.value.length} values for shape [${v.shape.join(', ')}]`);
       const g = v.grad;
       for (let j = 0; j < g.length; j++) {
-        if (!Number.isFinite(g[j])) throw new RangeError(`${what}: the gradient of ${JSON.stringify(v.name)} contains ${g[j]} at flat index ${j}; no weight was changed`);
+        if (!Number.isFinite(g[j])) throw new NonFiniteError(`${what}: the gradient of ${JSON.stringify(v.name)} contains ${g[j]} at flat index ${j}; no weight was changed`);
       }
     });
   }

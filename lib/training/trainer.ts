@@ -4,7 +4,9 @@
  * clip and apply the optimizer, update the metrics. Also what `compile`
  * checks and how fit's data is turned into tensors.
  */
+import { NonFiniteError } from '../errors.js';
 import { float32Tensor, Tensor } from '../tensor.js';
+import { requireFinite } from '../validate.js';
 import type { Layer } from '../layers/layer.js';
 import type { LayersModel } from '../models/layersModel.js';
 import type { Graph } from '../models/graph.js';
@@ -50,9 +52,10 @@ interface LogitsLayer extends Layer {
 
 export class Trainer {
   readonly optimizer: Optimizer;
-  private readonly lossSpec: CompileArgs['loss'];
-  private readonly metricSpec: CompileArgs['metrics'];
-  private readonly lossWeightSpec: CompileArgs['lossWeights'];
+  /** What compile was given (saved with the model as its training config). */
+  readonly lossSpec: CompileArgs['loss'];
+  readonly metricSpec: CompileArgs['metrics'];
+  readonly lossWeightSpec: CompileArgs['lossWeights'];
   private losses: Loss[] = [];
   private lossWeights: number[] = [];
   private metrics: Metric[][] = [];
@@ -191,8 +194,18 @@ export class Trainer {
       this.updateMetrics(graph, forward.values, ys, weights);
       return this.logs();
     }
-    const reached = await graph.backward(forward, graph.outputs.map((_, i) => dOutputs[i] ?? null), dLogits, this.fused);
-    this.applyGradients(layers, reached);
+    try {
+      const reached = await graph.backward(forward, graph.outputs.map((_, i) => dOutputs[i] ?? null), dLogits, this.fused);
+      this.applyGradients(layers, reached);
+    } catch (e) {
+      if (!(e instanceof NonFiniteError)) throw e;
+      // The loss was finite but a gradient or an updated weight overflowed:
+      // the run diverges. No weight changes; NaN in the logs lets
+      // TerminateOnNaN (or the user) see it, as Keras's NaN loss would.
+      this.track(NaN, perOutput.map(() => NaN), n);
+      this.updateMetrics(graph, forward.values, ys, weights);
+      return this.logs();
+    }
     this.track(total, perOutput, n);
     this.updateMetrics(graph, forward.values, ys, weights);
     return this.logs();
@@ -253,11 +266,13 @@ export class Trainer {
       weights.forEach((w, k) => {
         if (!flags[k]) return;
         const grad = grads ? (grads[k].view() as Float32Array).slice() : new Float32Array(w.size);
-        vars.push({ name: `${layer.name}/${names[k]}`, value: w.view() as Float32Array, grad });
+        vars.push({ name: `${layer.name}/${names[k]}`, value: w.view() as Float32Array, grad, shape: w.shape });
       });
       updates.push([layer, weights]);
     }
     this.optimizer.applyGradients(vars);
+    // Checked before any layer takes its new weights: all or nothing.
+    for (const v of vars) requireFinite(v.value, `the updated weight ${v.name}`);
     for (const [layer, weights] of updates) layer.setWeights(weights);
   }
 }
