@@ -161,7 +161,8 @@ export async function renderLineChartSvg(spec: LineChartSpec): Promise<string> {
     // Grid and y axis.
     // A log axis labels (and grids) only the ticks d3 gives a label; '~g' rather than d3's SI prefixes (200m).
     const yTicks = y.ticks(6);
-    const yFormat = log ? y.tickFormat(6, '~g') : y.tickFormat(6);
+    // '~f': no thousands separators (years read 1991, not 1,991), no trailing zeros.
+    const yFormat = log ? y.tickFormat(6, '~g') : y.tickFormat(6, '~f');
     for (const t of yTicks) {
       const py = fmt(y(t));
       const label = yFormat(t);
@@ -175,7 +176,7 @@ export async function renderLineChartSvg(spec: LineChartSpec): Promise<string> {
       xTicks = xTicks.filter(Number.isInteger);
       if (xTicks.length === 0) xTicks = [Math.ceil(x0)].filter((v) => v <= x1);
     }
-    const xFormat = x.tickFormat(8, panel.integerX ? 'd' : undefined);
+    const xFormat = x.tickFormat(8, panel.integerX ? 'd' : '~f');
     for (const t of xTicks) {
       const px = fmt(x(t));
       out.push(`<line x1="${px}" y1="${ih}" x2="${px}" y2="${ih + 5}" stroke="#333"/>`);
