@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/child';
+import { rng } from './helpers/random.js';
 
 const BIN = path.join(ROOT, 'bin', 'gatedrnn.cjs');
 
@@ -20,16 +21,6 @@ function cli(args: string[], nodeArgs: string[] = []): { status: number | null; 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const read = (f: string): string => fs.readFileSync(f, 'utf8');
 const lines = (f: string): string[] => read(f).split('\n').filter((l, i, a) => i < a.length - 1 || l !== '');

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/child';
+import { rng } from './helpers/random.js';
 
 const BIN = path.join(ROOT, 'bin', 'gatedrnn.cjs');
 
@@ -21,16 +22,6 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 const json = (f: string): any => JSON.parse(fs.readFileSync(f, 'utf8'));
 
 /** A seeded generator, so the data is the same on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let tmp: string;
 let forecastCsv: string;

@@ -14,7 +14,7 @@ import { sampleCount, toTensors, type ModelData } from '../models/data.js';
 import { getOptimizer } from './optimizers.js';
 import type { Optimizer, OptimizerVariable } from './optimizer.js';
 import { getLoss, logitsActivation, withFromLogits, type Loss } from './losses.js';
-import { getMetric, type Metric } from './metrics.js';
+import { getMetric, Mean, type Metric } from './metrics.js';
 import type { Logs } from './callbacks/callback.js';
 import { checkKnownOptions } from '../layers/layer.js';
 
@@ -59,7 +59,8 @@ export class Trainer {
   private losses: Loss[] = [];
   private lossWeights: number[] = [];
   private metrics: Metric[][] = [];
-  private lossTrackers: LossMean[] = [];
+  /** The running mean of each loss over an epoch, weighted by batch size (Keras's loss tracker). */
+  private lossTrackers: Mean[] = [];
   private attachedTo: Graph | null = null;
   /** Per output: the layer whose logits the loss reads, or null. */
   private fused: Array<LogitsLayer | null> = [];
@@ -101,8 +102,8 @@ export class Trainer {
       const ids = metricsFor(this.metricSpec, names[i], names.length);
       return ids.map((id) => getMetric(id, { lossName: this.losses[i].name, outputShape: s.shape }));
     });
-    this.lossTrackers = names.length > 1 ? names.map((n) => new LossMean(`${n}_loss`)) : [];
-    this.lossTrackers.unshift(new LossMean('loss'));
+    this.lossTrackers = names.length > 1 ? names.map((n) => new Mean(`${n}_loss`)) : [];
+    this.lossTrackers.unshift(new Mean('loss'));
     this.fused = graph.outputs.map((s, i) => logitsLayerFor(s.node.layer, this.losses[i], graph, s.id));
     this.logitLosses = this.fused.map((f, i) => (f ? withFromLogits(this.losses[i]) : null));
     this.attachedTo = graph;
@@ -347,22 +348,4 @@ function classIds(y: Tensor, sparse: boolean): number[] {
 /** A loss on tensors; a non-finite prediction is reported as such, not as a crash deeper down. */
 function computeLoss(loss: Loss, yTrue: Tensor, yPred: Tensor, weights: Float32Array | null) {
   return loss.compute(yTrue.view(), yPred.view() as Float32Array, yPred.shape, weights ?? undefined);
-}
-
-/** The running mean of a loss over an epoch, weighted by batch size (Keras's loss tracker). */
-class LossMean {
-  private sum = 0;
-  private count = 0;
-  constructor(readonly name: string) {}
-  update(value: number, n: number): void {
-    this.sum += value * n;
-    this.count += n;
-  }
-  result(): number {
-    return this.count === 0 ? 0 : this.sum / this.count;
-  }
-  reset(): void {
-    this.sum = 0;
-    this.count = 0;
-  }
 }

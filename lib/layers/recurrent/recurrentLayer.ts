@@ -9,7 +9,8 @@ import { formatShape } from '../../errors.js';
 import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireFinite, requireInt, requireOneOf, requireShape, requireTensor } from '../../validate.js';
 import { checkKnownOptions, Layer, LAYER_OPTIONS, type CallArgs, type LayerArgs, type NodeContext, type Shape } from '../layer.js';
-import { isSymbolic, SymbolicTensor } from '../symbolic.js';
+import { isSymbolic, type SymbolicTensor } from '../symbolic.js';
+import { symbolicRecurrentInputs } from './symbolicInputs.js';
 import { backend } from '../../backend/index.js';
 import { checkInitializer, initialize, Random, type InitializerConfig, type InitializerIdentifier } from '../initializers.js';
 import { addPenaltyGradient, checkRegularizer, penalty, type Regularizer, type RegularizerIdentifier } from '../regularizers.js';
@@ -222,7 +223,7 @@ export abstract class RecurrentLayer extends Layer {
   override apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: RecurrentCallArgs): SymbolicTensor | SymbolicTensor[];
   override apply(inputs: Tensor | Tensor[], kwargs?: RecurrentCallArgs): Promise<Float32Tensor | Float32Tensor[]>;
   override apply(inputs: Tensor | Tensor[] | SymbolicTensor | SymbolicTensor[], kwargs: RecurrentCallArgs = {}): SymbolicTensor | SymbolicTensor[] | Promise<Float32Tensor | Float32Tensor[]> {
-    if (isSymbolic(inputs)) return this.applySymbolicWithStates(inputs, kwargs);
+    if (isSymbolic(inputs)) return this.applySymbolic(symbolicRecurrentInputs(inputs, kwargs, this.stateNames.map(() => this.units), `${this.label} ${this.name}`));
     return this.applyTensor(inputs as Tensor | Tensor[], kwargs);
   }
 
@@ -238,34 +239,6 @@ export abstract class RecurrentLayer extends Layer {
     const checked = this.checkCall(inputs, kwargs);
     this.ensureBuilt([...checked.x.shape]);
     return this.runChecked(checked);
-  }
-
-  private applySymbolicWithStates(inputs: SymbolicTensor | SymbolicTensor[], kwargs: RecurrentCallArgs): SymbolicTensor | SymbolicTensor[] {
-    const what = `${this.label} ${this.name}`;
-    const list = Array.isArray(inputs) ? inputs : [inputs];
-    const given = kwargs?.initialState;
-    let states: SymbolicTensor[] = list.slice(1);
-    if (given != null) {
-      if (states.length > 0) throw new TypeError(`${what}: give the initial states either in the input list or as initialState, not both`);
-      const g = Array.isArray(given) ? given : [given];
-      if (!g.every((t) => t instanceof SymbolicTensor)) throw new TypeError(`${what}: in a functional model, initialState must be symbolic tensors (outputs of other layers or inputs)`);
-      states = g as SymbolicTensor[];
-    }
-    if (kwargs?.mask != null || kwargs?.lengths != null) {
-      throw new TypeError(`${what}: in a functional model the mask comes from the layers before (Embedding({maskZero}) or Masking), not from apply()`);
-    }
-    const x = list[0];
-    if (x.rank !== 3) throw new RangeError(`${what} input must have shape [batch, timesteps, features], got [${x.shape.join(', ')}]`);
-    if (states.length > 0) {
-      if (states.length !== this.stateNames.length) {
-        throw new RangeError(`${what}: initialState must hold ${this.stateNames.length} tensor(s) [${this.stateNames.join(', ')}], got ${states.length}`);
-      }
-      for (const [i, st] of states.entries()) {
-        const ok = st.rank === 2 && (st.shape[1] === null || st.shape[1] === this.units);
-        if (!ok) throw new RangeError(`${what}: initialState[${i}] must have shape [batch, ${this.units}], got [${st.shape.join(', ')}]`);
-      }
-    }
-    return this.applySymbolic([x, ...states]);
   }
 
   protected override nodeInputShape(shapes: Shape[]): Shape {

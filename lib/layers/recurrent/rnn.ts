@@ -25,6 +25,7 @@ import { float32Tensor, type Tensor } from '../../tensor.js';
 import { optionalBool, requireShape, requireTensor } from '../../validate.js';
 import { checkKnownOptions, Layer, LAYER_OPTIONS, type LayerArgs, type NodeContext, type Shape } from '../layer.js';
 import { isSymbolic, SymbolicTensor } from '../symbolic.js';
+import { symbolicRecurrentInputs } from './symbolicInputs.js';
 import { CellLoop } from './cellLoop.js';
 import { serializeCell, StackedRNNCells, stateSizes, toCell, type Cell, type SerializedCell } from './cells.js';
 import { GRU } from './gru.js';
@@ -282,35 +283,8 @@ export class RNN extends Layer {
   override apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: RecurrentCallArgs): SymbolicTensor | SymbolicTensor[];
   override apply(inputs: Tensor | Tensor[], kwargs?: RecurrentCallArgs): Promise<Float32Tensor | Float32Tensor[]>;
   override apply(inputs: Tensor | Tensor[] | SymbolicTensor | SymbolicTensor[], kwargs: RecurrentCallArgs = {}): SymbolicTensor | SymbolicTensor[] | Promise<Float32Tensor | Float32Tensor[]> {
-    if (isSymbolic(inputs)) return this.applySymbolicWithStates(inputs, kwargs);
+    if (isSymbolic(inputs)) return this.applySymbolic(symbolicRecurrentInputs(inputs, kwargs, this.stateSize, this.what));
     return this.applyTensor(inputs as Tensor | Tensor[], kwargs);
-  }
-
-  private applySymbolicWithStates(inputs: SymbolicTensor | SymbolicTensor[], kwargs: RecurrentCallArgs): SymbolicTensor | SymbolicTensor[] {
-    const what = this.what;
-    const list = Array.isArray(inputs) ? inputs : [inputs];
-    const given = kwargs?.initialState;
-    let states: SymbolicTensor[] = list.slice(1);
-    if (given != null) {
-      if (states.length > 0) throw new TypeError(`${what}: give the initial states either in the input list or as initialState, not both`);
-      const g = Array.isArray(given) ? given : [given];
-      if (!g.every((t) => t instanceof SymbolicTensor)) throw new TypeError(`${what}: in a functional model, initialState must be symbolic tensors (outputs of other layers or inputs)`);
-      states = g as SymbolicTensor[];
-    }
-    if (kwargs?.mask != null || kwargs?.lengths != null) {
-      throw new TypeError(`${what}: in a functional model the mask comes from the layers before (Embedding({maskZero}) or Masking), not from apply()`);
-    }
-    const x = list[0];
-    if (x.rank !== 3) throw new RangeError(`${what} input must have shape [batch, timesteps, features], got [${x.shape.join(', ')}]`);
-    const sizes = this.stateSize;
-    if (states.length > 0) {
-      if (states.length !== sizes.length) throw new RangeError(`${what}: initialState must hold ${sizes.length} tensor(s) (stateSize ${JSON.stringify(sizes)}), got ${states.length}`);
-      states.forEach((st, i) => {
-        const ok = st.rank === 2 && (st.shape[1] === null || st.shape[1] === sizes[i]);
-        if (!ok) throw new RangeError(`${what}: initialState[${i}] must have shape [batch, ${sizes[i]}], got [${st.shape.join(', ')}]`);
-      });
-    }
-    return this.applySymbolic([x, ...states]);
   }
 
   private async applyTensor(inputs: Tensor | Tensor[], kwargs: RecurrentCallArgs): Promise<Float32Tensor | Float32Tensor[]> {
