@@ -20,6 +20,8 @@ import { requireInt } from '../validate.js';
 import { modelConfig, modelTopology } from '../io/modelConfig.js';
 import { saveModel, type SaveConfig, type SaveResult } from '../io/saveModel.js';
 import { loadWeights, saveWeights } from '../io/weightsOnly.js';
+import { exportOnnx, type ExportOnnxOptions } from '../io/onnx/exportOnnx.js';
+import { saveKeras } from '../io/keras/saveKeras.js';
 
 /** Options of {@link model}. */
 export interface ModelArgs {
@@ -329,6 +331,24 @@ export class LayersModel {
   /** Sets the weights from a directory or file written by `saveWeights` or `save`, matched by name. */
   loadWeights(pathOrUrl: string): Promise<void> {
     return loadWeights(this, pathOrUrl);
+  }
+
+  /**
+   * Saves the model as a Keras 3 `.keras` file that Keras 3 loads
+   * (`keras.saving.load_model`) and `loadKerasModel` reads back. See
+   * `lib/io/keras/saveKeras.ts` for the layout and what is refused.
+   */
+  saveKeras(path: string): Promise<{ path: string; bytes: number }> {
+    return saveKeras(this, path);
+  }
+
+  /**
+   * Writes the model as an ONNX file (opset 17) for onnxruntime and other
+   * ONNX runtimes: GRU/LSTM/SimpleRNN/Bidirectional as ONNX's recurrent ops,
+   * Dense as Gemm/MatMul. See `lib/io/onnx/exportOnnx.ts` for the mapping.
+   */
+  exportOnnx(path: string, options?: ExportOnnxOptions): Promise<{ path: string; bytes: number }> {
+    return exportOnnx(this, path, options);
   }
 
   /** The architecture as plain JSON (camelCase, tfjs `getConfig`). */
