@@ -66,6 +66,8 @@ describe('values', () => {
     expect(once(getMetric('mae'), yTrue, yPred, [2, 2])).toBeCloseTo((0.5 + 1 + 0 + 2) / 4, 7);
     expect(once(getMetric('mse'), yTrue, yPred, [2, 2])).toBeCloseTo((0.25 + 1 + 0 + 4) / 4, 7);
     expect(once(getMetric('rmse'), yTrue, yPred, [2, 2])).toBeCloseTo(Math.sqrt((0.25 + 1 + 0 + 4) / 4), 7);
+    // Keras mape: 100·|y - p| / |y|, averaged.
+    expect(once(getMetric('mape'), yTrue, yPred, [2, 2])).toBeCloseTo((100 * (0.5 / 1 + 1 / 2 + 0 / 3 + 2 / 4)) / 4, 4);
   });
 
   it('sample weights give a weighted mean: Σ w v / Σ w', () => {

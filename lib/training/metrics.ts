@@ -90,6 +90,13 @@ const meanAbsoluteError: ElementMetric = (y, t, p, o, C) => {
   return s / C;
 };
 
+/** Keras: 100 · |y - p| / max(|y|, epsilon), epsilon 1e-7. */
+const meanAbsolutePercentageError: ElementMetric = (y, t, p, o, C) => {
+  let s = 0;
+  for (let c = 0; c < C; c++) s += Math.abs(y[t + c] - p[o + c]) / Math.max(Math.abs(y[t + c]), 1e-7);
+  return (100 * s) / C;
+};
+
 const meanSquaredError: ElementMetric = (y, t, p, o, C) => {
   let s = 0;
   for (let c = 0; c < C; c++) s += (p[o + c] - y[t + c]) ** 2;
@@ -239,6 +246,10 @@ export const metrics = {
   meanAbsoluteError(args?: MetricArgs): Metric {
     return new MeanMetric(metricOptions(args, [], 'meanAbsoluteError', 'mean_absolute_error').name, meanAbsoluteError);
   },
+  /** Mean of 100·|y - p| / max(|y|, 1e-7), as Keras's `mape`. */
+  meanAbsolutePercentageError(args?: MetricArgs): Metric {
+    return new MeanMetric(metricOptions(args, [], 'meanAbsolutePercentageError', 'mean_absolute_percentage_error').name, meanAbsolutePercentageError);
+  },
   /** Mean of (p - y)². */
   meanSquaredError(args?: MetricArgs): Metric {
     return new MeanMetric(metricOptions(args, [], 'meanSquaredError', 'mean_squared_error').name, meanSquaredError);
@@ -262,6 +273,7 @@ const BY_NAME: ReadonlyArray<[readonly string[], MetricFactory]> = [
   [['categoricalAccuracy'], metrics.categoricalAccuracy],
   [['sparseCategoricalAccuracy'], metrics.sparseCategoricalAccuracy],
   [['mae', 'meanAbsoluteError'], metrics.meanAbsoluteError],
+  [['mape', 'meanAbsolutePercentageError'], metrics.meanAbsolutePercentageError],
   [['mse', 'meanSquaredError'], metrics.meanSquaredError],
   [['rmse', 'rootMeanSquaredError'], metrics.rootMeanSquaredError],
   [['auc'], metrics.auc],
