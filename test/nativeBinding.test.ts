@@ -244,7 +244,8 @@ function runChild(script: string, options: { addressSpaceKb?: number } = {}): Pr
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // Generous: a loaded CI machine runs other test files beside this one.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
     child.on('error', reject);
     child.on('close', (status, signal) => {
       clearTimeout(timer);

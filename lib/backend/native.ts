@@ -1,7 +1,8 @@
 /**
- * Loads the C++ addon through node-gyp-build (prebuilds/ first, then
- * build/Release) and adapts it to the kernel interface. Loading never throws:
- * a failure is recorded and the TS backend takes over.
+ * Loads the C++ addon (a local build from source first, then the prebuilt
+ * binary node-gyp-build matches in prebuilds/; see loadNative) and adapts it
+ * to the kernel interface. Loading never throws: a failure is recorded and
+ * the TS backend takes over.
  *
  * The addon owns every buffer its async workers touch (native/binding/addon.cpp):
  * weights are copied once into a handle per GruParams object, inputs are
@@ -110,22 +111,97 @@ function packageRoot(): string {
   }
 }
 
+/** The parts of node-gyp-build used here: its own matching of prebuilds/<platform>-<arch>/<tags>.node. */
+interface NodeGypBuild {
+  parseTuple(name: string): { name: string } | undefined;
+  matchTuple(platform: string, arch: string): (tuple: { name: string }) => boolean;
+  compareTuples(a: { name: string }, b: { name: string }): number;
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string): (tags: { file: string } | undefined) => boolean;
+  compareTags(runtime: string): (a: { file: string }, b: { file: string }) => number;
+}
+
+function readdir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The prebuilt binary node-gyp-build would pick for this platform, or null. */
+function findPrebuild(root: string, ngb: NodeGypBuild): string | null {
+  const platform = process.env.npm_config_platform || process.platform;
+  const arch = process.env.npm_config_arch || process.arch;
+  const tuple = readdir(path.join(root, 'prebuilds'))
+    .map((name) => ngb.parseTuple(name))
+    .filter((t): t is { name: string } => t !== undefined && ngb.matchTuple(platform, arch)(t))
+    .sort(ngb.compareTuples)[0];
+  if (!tuple) return null;
+  const dir = path.join(root, 'prebuilds', tuple.name);
+  const winner = readdir(dir)
+    .map((file) => ngb.parseTags(file))
+    .filter((tags): tags is { file: string } => ngb.matchTags('node', process.versions.modules)(tags))
+    .sort(ngb.compareTags('node'))[0];
+  return winner ? path.join(dir, winner.file) : null;
+}
+
+function firstLine(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
+}
+
 /**
- * Loads the addon. `GATEDRNN_ADDON=/path/to/gatedrnn.node` loads that file
- * instead (tests use it to check the cmake-js and node-gyp builds separately).
+ * Loads the addon, never throwing. The order:
+ *   1. `GATEDRNN_ADDON=/path/to/gatedrnn.node`, alone (tests use it to check
+ *      each build separately);
+ *   2. a local build, build/Release (then build/Debug): it exists only when
+ *      someone built from source on purpose (`npm install --build-from-source`,
+ *      `npm run build:native`, or an install with no matching prebuild), so it
+ *      wins over the prebuild, as with node-gyp-build;
+ *   3. the prebuilt binary for this platform in prebuilds/ (node-gyp-build's
+ *      matching), also when the local build exists but fails to load;
+ *   4. none: `error` says what was tried and why each failed.
  */
 export function loadNative(): NativeLoad {
   const req = createRequire(typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url));
-  try {
-    const explicit = process.env.GATEDRNN_ADDON;
-    if (explicit) return { addon: req(path.resolve(explicit)) as Addon, error: null, path: path.resolve(explicit) };
-    const root = packageRoot();
-    const nodeGypBuild = req('node-gyp-build') as ((dir: string) => Addon) & { resolve(dir: string): string };
-    const resolved = nodeGypBuild.resolve(root);
-    return { addon: req(resolved) as Addon, error: null, path: resolved };
-  } catch (e) {
-    return { addon: null, error: e instanceof Error ? e.message.split('\n')[0] : String(e), path: null };
+  const explicit = process.env.GATEDRNN_ADDON;
+  if (explicit) {
+    const file = path.resolve(explicit);
+    try {
+      return { addon: req(file) as Addon, error: null, path: file };
+    } catch (e) {
+      return { addon: null, error: `GATEDRNN_ADDON=${explicit} did not load: ${firstLine(e)}`, path: null };
+    }
   }
+  const root = packageRoot();
+  const failures: string[] = [];
+  const candidates: Array<{ what: string; file: string }> = [];
+  for (const kind of ['Release', 'Debug']) {
+    const dir = path.join(root, 'build', kind);
+    const file = readdir(dir).find((f) => f.endsWith('.node'));
+    if (file) candidates.push({ what: 'the local build', file: path.join(dir, file) });
+  }
+  let prebuild: string | null = null;
+  try {
+    prebuild = findPrebuild(root, req('node-gyp-build') as NodeGypBuild);
+  } catch (e) {
+    failures.push(`node-gyp-build: ${firstLine(e)}`);
+  }
+  if (prebuild) candidates.push({ what: 'the prebuilt binary', file: prebuild });
+  for (const { what, file } of candidates) {
+    try {
+      return { addon: req(file) as Addon, error: null, path: file };
+    } catch (e) {
+      failures.push(`${what} ${path.relative(root, file)} did not load: ${firstLine(e)}`);
+    }
+  }
+  const tuple = `${process.platform}-${process.arch}`;
+  if (!prebuild) {
+    const shipped = readdir(path.join(root, 'prebuilds'));
+    failures.unshift(`no prebuilt binary for ${tuple} (prebuilds/ has ${shipped.length > 0 ? shipped.join(', ') : 'none'})`);
+  }
+  if (candidates.every((c) => c.what !== 'the local build')) failures.push('no local build (build/Release)');
+  return { addon: null, error: failures.join('; '), path: null };
 }
 
 /**
