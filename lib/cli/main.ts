@@ -5,6 +5,7 @@
  *   gatedrnn train --data FILE --task T ...   train a forecaster / classifier / text classifier
  *   gatedrnn predict --model DIR --input FILE --output FILE   resumable, shardable batch inference
  *   gatedrnn merge --output FILE PARTS...     join shard outputs in order
+ *   gatedrnn evaluate --model DIR --data FILE metrics on a labelled file (same preprocessing as train)
  *   gatedrnn info                             backend, BLAS, threads
  *
  * Exit codes: 0 ok, 1 job error, 2 usage error (130: predict stopped by
@@ -20,6 +21,7 @@ import { parseIntOption } from './options.js';
 import { addTrainOptions, runTrain } from './train.js';
 import { addPredictOptions, runPredictCommand } from './predict.js';
 import { runMerge } from './merge.js';
+import { addEvaluateOptions, runEvaluateCommand } from './evaluate.js';
 
 function program(): Command {
   const p = new Command('gatedrnn')
@@ -54,6 +56,12 @@ function program(): Command {
   addPredictOptions(p.command('predict').description('batch inference: one JSON line of predictions per input row, in order; resumable and shardable')).action(
     async (_o: unknown, cmd: Command) => {
       await runPredictCommand(cmd);
+    },
+  );
+
+  addEvaluateOptions(p.command('evaluate').description('metrics of a trained model on a labelled file (forecast: RMSE/MAE against naive forecasts; classify/text: loss, accuracy, confusion matrix)')).action(
+    async (_o: unknown, cmd: Command) => {
+      await runEvaluateCommand(cmd);
     },
   );
 
