@@ -3,13 +3,23 @@
 // (training) on the native (OpenBLAS) and js backends, at 1 and 2 threads,
 // compared with the OpenBLAS SGEMM peak measured in the same run.
 //
-//   npm run bench                       build dist/ and run everything (~2.3 min on 2 cores)
+//   npm run bench                       build dist/ and run everything (~7 min on 2 cores with the peers)
 //   node bench/gru.mjs --quick          shape S only
 //   node bench/gru.mjs --shapes S,M     some shapes
 //   node bench/gru.mjs --backends native   skip the js backend
 //   node bench/gru.mjs --no-unset       skip the section with OPENBLAS_CORETYPE/L2_SIZE unset
 //   node bench/gru.mjs --variants       only the layer-variants table (native, shape M)
 //   node bench/gru.mjs --no-variants    skip the layer-variants table
+//   node bench/gru.mjs --peers          only the peer comparison (ONNX Runtime, PyTorch, tfjs wasm)
+//   node bench/gru.mjs --no-peers       skip the peer comparison
+//   node bench/gru.mjs --json FILE      also write every row as JSON
+//
+// The peer comparison (bench/peers/peers.mjs) runs by default when a peer is
+// installed: onnxruntime-node (a devDependency), PyTorch (python3 with torch,
+// through bench/peers/torch_gru.py) and TensorFlow.js wasm (optional, outside
+// the package: $GATEDRNN_BENCH_TFJS). It times gatedrnn and each peer on the
+// same shapes and thread counts in interleaved rounds, in both sections, so
+// PyTorch runs with the same OpenBLAS kernel choice as gatedrnn.
 //
 // Besides the GRU rows, each section has a second table, "layer variants at
 // shape M": the native backend's GRU next to an LSTM, a bidirectional GRU
@@ -33,6 +43,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs as parseCommandLine } from 'node:util';
+import { benchPeers, PEER_COLUMNS, PEERS, peerCell, preparePeers } from './peers/peers.mjs';
 
 const thisFile = fileURLToPath(import.meta.url);
 const packageRoot = path.resolve(path.dirname(thisFile), '..');
@@ -42,7 +53,14 @@ const SHAPES = {
   S: { B: 32, T: 50, I: 32, H: 128 },
   M: { B: 64, T: 100, I: 128, H: 256 },
   L: { B: 64, T: 50, I: 512, H: 512 },
+  // Latency: one sequence.
+  D1: { B: 1, T: 50, I: 512, H: 512 },
+  // Wide layer, small batch (not run by default).
+  D2: { B: 16, T: 25, I: 1024, H: 1024 },
 };
+const DEFAULT_SHAPES = ['S', 'M', 'L', 'D1'];
+/** Interleaved rounds of the peer comparison (--rounds). */
+const DEFAULT_ROUNDS = 3;
 const THREADS = [1, 2];
 const PEAK_N = 2048;
 /** The shape of the layer-variants table. */
@@ -52,13 +70,18 @@ const VARIANT_SHAPE = 'M';
 
 function usage(code) {
   console.log(
-    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L] [--backends native,js] [--no-unset] [--variants | --no-variants]\n' +
-      '  --quick        shape S only (and no layer-variants table)\n' +
-      '  --shapes LIST  comma-separated subset of S,M,L\n' +
+    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L,D1] [--backends native,js] [--no-unset] [--variants | --no-variants] [--peers | --no-peers] [--rounds N] [--json FILE] [--markdown]\n' +
+      '  --quick        shape S only (no layer-variants table; peers in 1 round)\n' +
+      `  --shapes LIST  comma-separated subset of ${Object.keys(SHAPES).join(',')} (default ${DEFAULT_SHAPES.join(',')})\n` +
       '  --backends     comma-separated subset of native,js (default both)\n' +
       '  --no-unset     skip the second section (OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset)\n' +
       '  --variants     only the layer-variants table (native, shape M; no GRU shape rows, no SGEMM peak)\n' +
-      '  --no-variants  skip the layer-variants table',
+      '  --no-variants  skip the layer-variants table\n' +
+      '  --peers        only the peer comparison (ONNX Runtime, PyTorch, tfjs wasm; also --compare)\n' +
+      '  --no-peers     skip the peer comparison\n' +
+      `  --rounds N     interleaved rounds of the peer comparison (default ${DEFAULT_ROUNDS})\n` +
+      '  --json FILE    write all rows (both sections) as JSON to FILE\n' +
+      '  --markdown     print the peer comparison as a Markdown table too',
   );
   process.exit(code);
 }
@@ -74,6 +97,13 @@ function parseArgs(argv) {
         'no-unset': { type: 'boolean', default: false },
         variants: { type: 'boolean', default: false },
         'no-variants': { type: 'boolean', default: false },
+        peers: { type: 'boolean', default: false },
+        compare: { type: 'boolean', default: false },
+        'no-peers': { type: 'boolean', default: false },
+        rounds: { type: 'string' },
+        json: { type: 'string' },
+        markdown: { type: 'boolean', default: false },
+        opts: { type: 'string' },
         shapes: { type: 'string' },
         backends: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -84,6 +114,25 @@ function parseArgs(argv) {
     usage(2);
   }
   if (parsed.help) usage(0);
+  // The child gets the parent's options as JSON.
+  if (parsed.child) return { ...JSON.parse(parsed.opts), child: true };
+  const peersOnly = parsed.peers || parsed.compare;
+  if (peersOnly && parsed.variants) {
+    console.error('--peers and --variants each run only their table; give one of them');
+    usage(2);
+  }
+  if (peersOnly && parsed['no-peers']) {
+    console.error('--peers cannot be combined with --no-peers');
+    usage(2);
+  }
+  let rounds = parsed.quick ? 1 : DEFAULT_ROUNDS;
+  if (parsed.rounds !== undefined) {
+    rounds = Number(parsed.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) {
+      console.error(`--rounds must be a positive integer, got ${JSON.stringify(parsed.rounds)}`);
+      usage(2);
+    }
+  }
   const backends = parsed.backends ? list(parsed.backends, ['native', 'js'], 'backend') : ['native', 'js'];
   if (parsed.variants) {
     // Only the variants table: a fast way to iterate on it.
@@ -97,16 +146,27 @@ function parseArgs(argv) {
       usage(2);
     }
   }
+  if (peersOnly && !backends.includes('native')) {
+    console.error('--peers compares the native backend; --backends must include native');
+    usage(2);
+  }
+  const shapes = parsed.variants ? [] : parsed.quick ? ['S'] : parsed.shapes ? list(parsed.shapes, Object.keys(SHAPES), 'shape') : DEFAULT_SHAPES;
   return {
-    child: parsed.child,
-    shapes: parsed.variants ? [] : parsed.quick ? ['S'] : parsed.shapes ? list(parsed.shapes, Object.keys(SHAPES), 'shape') : Object.keys(SHAPES),
-    backends: parsed.variants ? ['native'] : backends,
+    child: false,
+    // Shapes of the GRU rows (none with --variants or --peers) and of the peer comparison.
+    shapes: peersOnly ? [] : shapes,
+    peerShapes: parsed.variants || parsed['no-peers'] || !backends.includes('native') ? [] : shapes,
+    backends: parsed.variants || peersOnly ? ['native'] : backends,
     unset: !parsed['no-unset'],
     // The variants table runs by default, except with --quick (which is meant
     // to be quick) or without the native backend (it measures native only).
-    variants: parsed.variants || (!parsed['no-variants'] && !parsed.quick && backends.includes('native')),
+    variants: parsed.variants || (!peersOnly && !parsed['no-variants'] && !parsed.quick && backends.includes('native')),
     variantsOnly: parsed.variants,
-    variantsSkipped: parsed['no-variants'] ? '--no-variants' : parsed.quick ? '--quick' : 'native backend not selected',
+    variantsSkipped: peersOnly ? '--peers' : parsed['no-variants'] ? '--no-variants' : parsed.quick ? '--quick' : 'native backend not selected',
+    peersSkipped: parsed.variants ? '--variants' : parsed['no-peers'] ? '--no-peers' : 'native backend not selected',
+    rounds,
+    json: parsed.json,
+    markdown: parsed.markdown,
   };
 }
 
@@ -347,13 +407,13 @@ async function timeIt(fn, { warmup, warmupMs = 0, minReps, maxReps, budgetMs }) 
     times.push(now() - t0);
   }
   const end = cpuSnapshot();
-  return { ms: median(times), runs: times.length, others: otherCpu(snap, end), own: ownCpu(snap, end) };
+  return { ms: median(times), times, runs: times.length, others: otherCpu(snap, end), own: ownCpu(snap, end) };
 }
 
 /** Repetition policy: the js backend is slow, one warmup-free run on M and L. */
 function policy(backend, shape) {
   if (backend === 'js') {
-    return shape === 'S' ? { warmup: 1, minReps: 3, maxReps: 3, budgetMs: 0 } : { warmup: 0, minReps: 1, maxReps: 1, budgetMs: 0 };
+    return shape === 'S' || shape === 'D1' ? { warmup: 1, minReps: 3, maxReps: 3, budgetMs: 0 } : { warmup: 0, minReps: 1, maxReps: 1, budgetMs: 0 };
   }
   return { warmup: 2, warmupMs: 400, minReps: 5, maxReps: 50, budgetMs: 1500 };
 }
@@ -525,11 +585,12 @@ function envText(env) {
 
 /**
  * One section: SGEMM peaks and GRU rows in this process's OpenBLAS
- * configuration, then the layer-variants table. `backends` is which ones to
- * run (the child runs native only); no `shapes` (--variants) skips the GRU
- * rows and the SGEMM peaks.
+ * configuration, then the layer-variants table and the peer comparison.
+ * `backends` is which ones to run (the child runs native only); no `shapes`
+ * (--variants, --peers) skips the GRU rows, and the SGEMM peaks too when
+ * there are no `peerShapes` either.
  */
-async function runSection(g, { index, title, configLabel, backends, shapes, variants, print }) {
+async function runSection(g, { index, title, configLabel, backends, shapes, peerShapes, rounds, variants, print }) {
   const info = (() => {
     g.setBackend('native');
     return g.backendInfo();
@@ -541,43 +602,100 @@ async function runSection(g, { index, title, configLabel, backends, shapes, vari
   print(`   ${envText(process.env)}`);
   print(`   backendInfo().blasCore = ${core}   (${info.blasVersion})`);
   const variantRows = [];
-  if (shapes.length === 0) {
-    if (variants) variantRows.push(...(await variantSection(g, { config, print })));
-    return { core, config, peaks: null, rows: [], variantRows };
-  }
-  const addon = loadAddon();
-  // The peak is measured before the rows (printed) and again after them; the
-  // better of the two is the reference, so a busy moment does not lower it.
-  const peaks = {};
-  for (const t of THREADS) {
-    peaks[t] = sgemmPeak(addon, t);
-    print(`   OpenBLAS SGEMM ${PEAK_N}x${PEAK_N}x${PEAK_N} peak, ${t} thread${t > 1 ? 's' : ''}: ${peaks[t].gflops.toFixed(1)} GFLOP/s (best ${peaks[t].ms.toFixed(1)} ms; others ${othersText(peaks[t].others)})`);
-  }
-  print('');
-  print(tableHeader());
-  const rows = [];
-  if (backends.includes('native')) {
+  let peerRows = [];
+  let peerStatus = null;
+  let peaks = null;
+  const addon = shapes.length || peerShapes.length ? loadAddon() : null;
+  if (addon) {
+    // The peak is measured before the rows (printed) and again after them; the
+    // better of the two is the reference, so a busy moment does not lower it.
+    peaks = {};
     for (const t of THREADS) {
-      rows.push(...(await benchRows(g, { config, backend: 'native', threads: t, shapes, peak: peaks[t], print })));
+      peaks[t] = sgemmPeak(addon, t);
+      print(`   OpenBLAS SGEMM ${PEAK_N}x${PEAK_N}x${PEAK_N} peak, ${t} thread${t > 1 ? 's' : ''}: ${peaks[t].gflops.toFixed(1)} GFLOP/s (best ${peaks[t].ms.toFixed(1)} ms; others ${othersText(peaks[t].others)})`);
     }
   }
-  if (backends.includes('js')) {
-    // Single-threaded: one run per shape, labeled 1 thread, against the 1-thread peak.
-    rows.push(...(await benchRows(g, { config, backend: 'js', threads: 1, shapes, peak: peaks[1], print })));
-  }
-  print('');
-  for (const t of THREADS) {
-    const again = sgemmPeak(addon, t);
-    const before = peaks[t];
-    if (again.gflops > before.gflops) peaks[t] = again;
-    print(`   SGEMM peak re-measured after the rows, ${t} thread${t > 1 ? 's' : ''}: ${again.gflops.toFixed(1)} GFLOP/s (others ${othersText(again.others)}); reference ${peaks[t].gflops.toFixed(1)}`);
-  }
-  for (const row of rows) {
-    row.peak = peaks[row.threads].gflops;
-    row.pct = (100 * row.gflops) / row.peak;
+  const rows = [];
+  if (shapes.length) {
+    print('');
+    print(tableHeader());
+    if (backends.includes('native')) {
+      for (const t of THREADS) {
+        rows.push(...(await benchRows(g, { config, backend: 'native', threads: t, shapes, peak: peaks[t], print })));
+      }
+    }
+    if (backends.includes('js')) {
+      // Single-threaded: one run per shape, labeled 1 thread, against the 1-thread peak.
+      rows.push(...(await benchRows(g, { config, backend: 'js', threads: 1, shapes, peak: peaks[1], print })));
+    }
   }
   if (variants && backends.includes('native')) variantRows.push(...(await variantSection(g, { config, print })));
-  return { core, config, peaks, rows, variantRows };
+  if (peerShapes.length) ({ peerRows, peerStatus } = await peerSection(g, { config, shapes: peerShapes, rounds, peaks, print }));
+  if (addon) {
+    print('');
+    for (const t of THREADS) {
+      const again = sgemmPeak(addon, t);
+      const before = peaks[t];
+      if (again.gflops > before.gflops) peaks[t] = again;
+      print(`   SGEMM peak re-measured after the rows, ${t} thread${t > 1 ? 's' : ''}: ${again.gflops.toFixed(1)} GFLOP/s (others ${othersText(again.others)}); reference ${peaks[t].gflops.toFixed(1)}`);
+    }
+    for (const row of [...rows, ...peerRows]) {
+      row.peak = peaks[row.threads].gflops;
+      row.pct = (100 * row.gflops) / row.peak;
+    }
+  }
+  return { core, config, peaks, rows, variantRows, peerRows, peerStatus };
+}
+
+/** The peer comparison of a section, printed as it goes. */
+async function peerSection(g, { config, shapes, rounds, peaks, print }) {
+  print('');
+  print(`   peer comparison at ${shapes.join(', ')}, threads ${THREADS.join(', ')}, ${rounds} interleaved round${rounds > 1 ? 's' : ''} (vs X = X ms / gatedrnn ms: above 1, gatedrnn is faster)`);
+  const peers = await preparePeers(g, { shapes, SHAPES, randomArray, print });
+  const status = Object.fromEntries(Object.entries(peers.status).map(([k, v]) => [k, v.text]));
+  if (!Object.values(peers.status).some((s) => s.ok)) {
+    print('   no peer installed: peer comparison skipped');
+    await peers.close();
+    return { peerRows: [], peerStatus: status };
+  }
+  try {
+    const rows = await benchPeers(g, peers, {
+      config,
+      shapes,
+      threads: THREADS,
+      rounds,
+      peaks,
+      SHAPES,
+      forwardFlops,
+      timeIt,
+      cpuSnapshot,
+      median,
+      print,
+      row: () => {},
+    });
+    print('');
+    print(peerHeader());
+    for (const row of rows) print(peerRow(row));
+    return { peerRows: rows, peerStatus: status };
+  } finally {
+    await peers.close();
+  }
+}
+
+function peerHeader() {
+  return tableHeader(PEER_COLUMNS);
+}
+
+function peerRow(row) {
+  return PEER_COLUMNS.map((c) => cell(peerCell(c.key, row, shapeText), c)).join('  ');
+}
+
+/** The peer table as Markdown, for the README. */
+function peerMarkdown(rows) {
+  const cols = PEER_COLUMNS;
+  const out = [`| ${cols.map((c) => c.title).join(' | ')} |`, `|${cols.map((c) => (c.left ? '---' : '---:')).join('|')}|`];
+  for (const row of rows) out.push(`| ${cols.map((c) => peerCell(c.key, row, shapeText)).join(' | ')} |`);
+  return out.join('\n');
 }
 
 /** The layer-variants table of a section, printed as it goes. */
@@ -596,7 +714,7 @@ async function child(opts) {
   const print = (s) => console.log(s);
   if (!g.backendInfo().nativeAvailable) {
     print(`   native backend unavailable in the child: ${g.backendInfo().nativeError}`);
-    fs.writeSync(3, JSON.stringify({ core: null, rows: [], variantRows: [], peaks: null }));
+    fs.writeSync(3, JSON.stringify({ core: null, rows: [], variantRows: [], peerRows: [], peaks: null }));
     return;
   }
   const section = await runSection(g, {
@@ -605,6 +723,8 @@ async function child(opts) {
     configLabel: (core) => `vars unset (${core})`,
     backends: ['native'],
     shapes: opts.shapes,
+    peerShapes: opts.peerShapes,
+    rounds: opts.rounds,
     variants: opts.variants,
     print,
   });
@@ -627,8 +747,13 @@ async function main() {
   if (opts.shapes.length) {
     print(`shapes: ${opts.shapes.map(shapeText).join(', ')}; backends: ${opts.backends.join(', ')}; threads: ${THREADS.join(', ')} (js: 1)`);
   } else {
-    print('GRU shape rows skipped (--variants)');
+    print(`GRU shape rows skipped (${opts.variantsOnly ? '--variants' : '--peers'})`);
   }
+  print(
+    opts.peerShapes.length
+      ? `peers (ONNX Runtime, PyTorch, TensorFlow.js wasm, when installed) at ${opts.peerShapes.join(', ')}, threads ${THREADS.join(', ')}, ${opts.rounds} interleaved round${opts.rounds > 1 ? 's' : ''}; train = fwd + bwd + SGD update`
+      : `peers skipped (${opts.peersSkipped})`,
+  );
   print(
     opts.variants
       ? `layer variants (native, threads ${THREADS.join(', ')}): GRU, LSTM, BiGRU concat, GRU + mask, GRU dropout at ${shapeText(VARIANT_SHAPE)}`
@@ -636,7 +761,7 @@ async function main() {
   );
   print(
     `forward FLOPs = 2*T*B*3H*(I+H)${opts.variants ? ' (LSTM: 4H; BiGRU: 2x GRU; mask and dropout rows: as GRU)' : ''}; fwd+bwd = 3x; ` +
-      `ms = median over "runs" after warmup${opts.backends.includes('js') && opts.shapes.some((n) => n !== 'S') ? ' (js M/L: one run, no warmup)' : ''}`,
+      `ms = median over "runs" after warmup${opts.backends.includes('js') && opts.shapes.some((n) => n !== 'S' && n !== 'D1') ? ' (js M/L/D2: one run, no warmup)' : ''}`,
   );
   const load = os.loadavg()[0];
   print(`load average (1 min) at start: ${load.toFixed(2)}${load > 0.5 ? '  WARNING: other processes are using the CPU, timings will be noisy' : ''}`);
@@ -662,6 +787,8 @@ async function main() {
         configLabel: (core) => `env as is (${core})`,
         backends: opts.backends,
         shapes: opts.shapes,
+        peerShapes: opts.peerShapes,
+        rounds: opts.rounds,
         variants: opts.variants,
         print,
       }),
@@ -676,7 +803,8 @@ async function main() {
     } else {
       const env = { ...process.env };
       for (const k of BLAS_VARS) delete env[k];
-      const args = [thisFile, '--child', ...(opts.variantsOnly ? ['--variants'] : ['--shapes', opts.shapes.join(','), ...(opts.variants ? [] : ['--no-variants'])])];
+      const childOpts = { shapes: opts.shapes, peerShapes: opts.peerShapes, rounds: opts.rounds, variants: opts.variants };
+      const args = [thisFile, '--child', '--opts', JSON.stringify(childOpts)];
       const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'pipe'], maxBuffer: 1 << 24 });
       const payload = r.output?.[3] ? String(r.output[3]) : '';
       if (r.status !== 0 || !payload) {
@@ -688,10 +816,9 @@ async function main() {
     }
   }
 
-  print('\npeers: none measured (no PyTorch or onnxruntime-node comparison yet; a later issue adds them)');
-
   const all = sections.flatMap((s) => s.rows);
   const allVariants = sections.flatMap((s) => s.variantRows ?? []);
+  const allPeers = sections.flatMap((s) => s.peerRows ?? []);
   print('\n== summary ==');
   for (const s of sections) {
     if (!s.peaks) continue;
@@ -714,10 +841,45 @@ async function main() {
     print(variantHeader());
     for (const row of allVariants) print(variantRow(row));
   }
-  const counted = [...all, ...allVariants];
+  for (const s of sections) {
+    if (s.peerStatus) print(`\npeers, ${s.config}: ${Object.values(s.peerStatus).join('; ')}`);
+  }
+  if (allPeers.length) {
+    print('');
+    print('peer comparison (gatedrnn native vs each peer, same threads, same process environment; train = fwd + bwd + SGD step)');
+    print("vs X = X ms / gatedrnn ms (above 1: gatedrnn faster); % peak = gatedrnn's GFLOP/s / SGEMM peak of its section and thread count;");
+    print("'?' = a block of the row ran with others > 0.2; '!' = the peer's output differed from gatedrnn's; — = not run");
+    print('');
+    print(peerHeader());
+    for (const row of allPeers) print(peerRow(row));
+    if (opts.markdown) {
+      print('');
+      print(peerMarkdown(allPeers));
+    }
+  }
+  const counted = [...all, ...allVariants, ...allPeers];
   const busy = counted.filter((r) => r.others !== null && r.others > 0.2);
   if (busy.length) print(`\nWARNING: ${busy.length} of ${counted.length} rows ran while other processes used > 0.2 CPU; rerun on a quiet machine for stable numbers.`);
-  print(`\nwall time ${((now() - wallStart) / 1000).toFixed(1)} s`);
+  const wall = (now() - wallStart) / 1000;
+  print(`\nwall time ${wall.toFixed(1)} s`);
+  if (opts.json) {
+    const meta = {
+      date: new Date().toISOString(),
+      command: `node bench/gru.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+      gatedrnn: g.version,
+      source: gitDescribe(),
+      node: process.version,
+      cpu: cpus[0]?.model ?? null,
+      logicalCpus: cpus.length,
+      loadAverageAtStart: load,
+      env: Object.fromEntries(BLAS_VARS.map((k) => [k, process.env[k] ?? null])),
+      threads: THREADS,
+      shapes: SHAPES,
+      wallSeconds: wall,
+    };
+    fs.writeFileSync(opts.json, `${JSON.stringify({ meta, sections }, null, 1)}\n`);
+    print(`JSON written to ${opts.json}`);
+  }
 }
 
 main().catch((e) => {

@@ -252,6 +252,20 @@ export class Bidirectional extends Layer {
     const H = this.units;
     let fOut = fList[0].view();
     let bOut = bList[0].view();
+    if (this.forwardLayer.returnSequences && this.mergeMode === 'concat') {
+      // One pass writes both directions into the merged output, the backward
+      // layer's rows read in input time order; padded rows stay 0. (The
+      // general path below copies the backward output twice more.)
+      const rows = reversedRows(B, T, steps?.lengths ?? null);
+      const keep = steps ? steps.read : null;
+      const out = new Float32Array(2 * fOut.length);
+      gatherRows(fOut, null, keep, H, out, 2 * H, 0);
+      gatherRows(bOut, rows, keep, H, out, 2 * H, H);
+      // concat's backward needs only dOutput, not the outputs.
+      this.saved = kwargs.training ? { B, T, forwardSeq: null, backwardSeq: null, steps } : null;
+      const merged = float32Tensor(out, [B, T, 2 * H]);
+      return this.forwardLayer.returnState ? [merged, ...fList.slice(1), ...bList.slice(1)] : merged;
+    }
     if (this.forwardLayer.returnSequences) {
       // The backward layer's outputs back in input time order; padded steps 0.
       bOut = reverseSequence(bOut, B, T, H, steps?.lengths ?? null);
@@ -282,7 +296,25 @@ export class Bidirectional extends Layer {
     const shape = seq ? [B, T, H] : [B, H];
     let dF: Float32Array | null = null;
     let dB: Float32Array | null = null;
-    if (dOutput !== null && dOutput !== undefined) {
+    if (dOutput !== null && dOutput !== undefined && seq && this.mergeMode === 'concat') {
+      // One pass: each half of dOutput to its direction, the backward one
+      // straight into that layer's (reversed) time order; padded outputs are
+      // constants and pass no gradient (their rows stay 0).
+      const what = `Bidirectional ${this.name} dOutput`;
+      const d = requireTensor(dOutput, what);
+      requireShape(d, [B, T, 2 * H], what);
+      const dv = d.view() as Float32Array;
+      requireFinite(dv, what);
+      const rows = reversedRows(B, T, steps?.lengths ?? null);
+      const keep = steps ? steps.read : null;
+      dF = new Float32Array(B * T * H);
+      dB = new Float32Array(B * T * H);
+      for (let r = 0; r < B * T; r++) {
+        if (keep && !keep[r]) continue;
+        dF.set(dv.subarray(r * 2 * H, r * 2 * H + H), r * H);
+        dB.set(dv.subarray(r * 2 * H + H, (r + 1) * 2 * H), rows[r] * H);
+      }
+    } else if (dOutput !== null && dOutput !== undefined) {
       [dF, dB] = this.splitGradient(dOutput, forwardSeq as Float32Array, backwardSeq as Float32Array, shape);
       if (seq) {
         if (steps) {
@@ -375,6 +407,35 @@ function make(className: string, config: Record<string, unknown>): Wrapped {
       return new SimpleRNN(config as never);
     default:
       throw new TypeError(`layers.bidirectional: cannot wrap a ${className}; it takes GRU, LSTM or SimpleRNN`);
+  }
+}
+
+/**
+ * For each row (b, t) of a (B, T, ·) sequence in input time order, the row of
+ * the backward layer's sequence that holds it: (b, T-1-t), or with lengths
+ * (b, len-1-t) for t < len and (b, t) on the padding (as reverseSequence).
+ * A permutation that is its own inverse.
+ */
+function reversedRows(B: number, T: number, lengths: ArrayLike<number> | null): Int32Array {
+  const rows = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const len = lengths ? lengths[b] : T;
+    for (let t = 0; t < T; t++) rows[b * T + t] = b * T + (t < len ? len - 1 - t : t);
+  }
+  return rows;
+}
+
+/**
+ * dst[r * stride + offset .. + H] = src row rows[r] (or row r), for every
+ * row r of the sequence that `keep` marks valid; the other rows of dst are
+ * left as they are (zeros in a new array).
+ */
+function gatherRows(src: Float32Array, rows: Int32Array | null, keep: Uint8Array | null, H: number, dst: Float32Array, stride: number, offset: number): void {
+  const n = src.length / H;
+  for (let r = 0; r < n; r++) {
+    if (keep && !keep[r]) continue;
+    const s = rows ? rows[r] : r;
+    dst.set(src.subarray(s * H, (s + 1) * H), r * stride + offset);
   }
 }
 
