@@ -14,6 +14,7 @@ import { GRU, type GRULayerArgs } from './gru.js';
 import { LSTM, type LSTMLayerArgs } from './lstm.js';
 import { RNNCell } from './rnnCell.js';
 import { SimpleRNN, type SimpleRNNLayerArgs } from './simpleRnn.js';
+import { RECURRENT_OPTIONS } from './recurrentLayer.js';
 
 /** The options a built-in cell shares with its layer (everything but the sequence options). */
 type CellOptionNames =
@@ -37,20 +38,12 @@ export type LSTMCellArgs = Pick<LSTMLayerArgs, CellOptionNames | 'recurrentActiv
 /** Options of {@link SimpleRNNCell}: those of `layers.simpleRNN` that concern one step. */
 export type SimpleRNNCellArgs = Pick<SimpleRNNLayerArgs, CellOptionNames>;
 
-const CELL_OPTIONS: readonly string[] = [
-  'units',
-  'activation',
-  'useBias',
-  'kernelInitializer',
-  'recurrentInitializer',
-  'biasInitializer',
-  'kernelRegularizer',
-  'recurrentRegularizer',
-  'biasRegularizer',
-  'dropout',
-  'recurrentDropout',
-  'seed',
-];
+/**
+ * The recurrent layer options a cell takes: all but those the RNN wrapping
+ * it decides (sequence, state and direction handling); a cell adds its own
+ * (recurrentActivation, resetAfter, unitForgetBias) where it has them.
+ */
+const CELL_OPTIONS: readonly string[] = RECURRENT_OPTIONS.filter((o) => !['recurrentActivation', 'returnSequences', 'returnState', 'goBackwards', 'stateful'].includes(o));
 
 /** Options of the layer made from a built-in cell that the RNN decides. */
 export interface CellLayerOptions {

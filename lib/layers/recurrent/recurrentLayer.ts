@@ -123,7 +123,7 @@ export interface CheckedCall {
 }
 
 /** The option names every recurrent layer takes (RecurrentLayerArgs). */
-const RECURRENT_OPTIONS: readonly string[] = [
+export const RECURRENT_OPTIONS: readonly string[] = [
   'units',
   'activation',
   'recurrentActivation',
