@@ -19,12 +19,10 @@
  * fold. --quick runs the first fold only (a few seconds). The last line on
  * stdout is the result as JSON.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { callbacks, getBackend, layers, sequential, setSeed, tensor, train } from 'gatedrnn';
+// The sentences, their tokens, the README's baseline and the fold order: shared with the other sentiment example.
+import { BASELINE, REFERENCE, permutation, rows, words } from './sentences.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const seed = args.includes('--seed') ? Number(args[args.indexOf('--seed') + 1]) : 1;
@@ -36,30 +34,6 @@ const HP = { embedding: 16, units: 16, dropout: 0.5, learningRate: 0.003, batchS
 // The data set's README: the AFINN word-list scorer of the `sentiment` npm package gets 72.6 / 76.5 /
 // 69.6 % on amazon / imdb / yelp (1000 sentences each, so 72.9 % on all 3000); TF-IDF (1-2-grams) +
 // logistic regression gets 81.4 % in 5-fold cross-validation.
-const BASELINE = { name: 'AFINN word-list scorer (sentiment package), data set README', accuracy: 0.729, perSource: { amazon: 0.726, imdb: 0.765, yelp: 0.696 } };
-const REFERENCE = { name: 'TF-IDF 1-2-grams + logistic regression, 5-fold CV, data set README', accuracy: 0.814 };
-
-const rows = fs.readFileSync(path.join(here, 'sentences.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const tokenize = (text) => text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*|[!?]/gu) ?? [];
-const words = rows.map((r) => tokenize(r.text));
-
-/** A seeded permutation (xorshift32), so the folds are the same on every run. */
-function permutation(n, s) {
-  let state = (s * 2654435761) >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13; state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5; state >>>= 0;
-    return state / 4294967296;
-  };
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [p[i], p[j]] = [p[j], p[i]];
-  }
-  return p;
-}
-
 const order = permutation(rows.length, seed);
 const correctBySource = { amazon: [0, 0], imdb: [0, 0], yelp: [0, 0] };
 const foldAccuracy = [];
