@@ -28,7 +28,8 @@ const shapes: Array<[number, number, number, number]> = [
   [2, 4, 3, 257],
   [2, 300, 3, 8],
   [5, 9, 17, 33],
-  [64, 3, 8, 160], // B*H >= 8192: the gate math is split across threads
+  [64, 3, 8, 160], // the gate math and every GEMM are split across threads
+  [1, 4, 24, 420], // one sequence: the recurrent GEMV is split across threads
 ];
 const activations: CandidateActivation[] = ['tanh', 'relu', 'linear', 'sigmoid'];
 const gates: GateActivation[] = ['sigmoid', 'hardSigmoid', 'hardSigmoidKeras3'];

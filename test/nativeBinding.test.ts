@@ -559,21 +559,36 @@ describe.skipIf(!loaded)(
     });
 
     describe('sgemm', () => {
-      it('a valid call computes C = alpha op(A) op(B) + beta C with leading dimensions, and returns undefined', () => {
-        for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
-          const m = 3, n = 4, k = 5, pad = 2;
-          const lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
-          const a = values((transA ? k : m) * lda, 1), b = values((transB ? n : k) * ldb, 2), c0 = values(m * ldc, 3);
-          const c = c0.slice();
-          expect(addon.sgemm({ transA, transB, m, n, k, alpha: 0.5, a, lda, b, ldb, beta: 2, c, ldc })).toBeUndefined();
-          for (let i = 0; i < m; i++) {
-            for (let j = 0; j < n; j++) {
-              let s = 0;
-              for (let p = 0; p < k; p++) s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-              expect(c[i * ldc + j]).toBeCloseTo(0.5 * s + 2 * c0[i * ldc + j], 5);
+      // Plain; one row and one column (the GEMV path); big enough to be
+      // split over threads along rows (m > n) and along columns (n > m).
+      const shapes = [[3, 4, 5], [1, 37, 19], [23, 1, 19], [1, 1, 7], [300, 40, 50], [40, 300, 50], [1, 1100, 500]];
+      it.each([1, 2])('a valid call computes C = alpha op(A) op(B) + beta C with leading dimensions, and returns undefined (%i threads)', (threads) => {
+        addon.setNumThreads(threads);
+        for (const [m, n, k] of shapes) {
+          for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+            for (const beta of [2, 0]) {
+              const pad = 2;
+              const lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+              const a = values((transA ? k : m) * lda, 1), b = values((transB ? n : k) * ldb, 2), c0 = values(m * ldc, 3);
+              // beta = 0: whatever C held (NaN included) is not read.
+              if (beta === 0) for (let i = 0; i < m; i++) c0.fill(NaN, i * ldc, i * ldc + n);
+              const c = c0.slice();
+              expect(addon.sgemm({ transA, transB, m, n, k, alpha: 0.5, a, lda, b, ldb, beta, c, ldc })).toBeUndefined();
+              const where = `m${m} n${n} k${k} transA=${transA} transB=${transB} beta=${beta}`;
+              let worst = 0;
+              for (let i = 0; i < m; i++) {
+                for (let j = 0; j < n; j++) {
+                  let s = 0;
+                  for (let p = 0; p < k; p++) s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+                  const want = 0.5 * s + (beta === 0 ? 0 : beta * c0[i * ldc + j]);
+                  const err = Math.abs(c[i * ldc + j] - want);
+                  worst = Number.isNaN(err) ? Infinity : Math.max(worst, err);
+                }
+                // The padding of C is left alone.
+                for (let j = n; j < ldc; j++) expect(c[i * ldc + j], where).toBe(c0[i * ldc + j]);
+              }
+              expect(worst, where).toBeLessThan(1e-5 * Math.max(1, Math.sqrt(k)));
             }
-            // The padding of C is left alone.
-            for (let j = n; j < ldc; j++) expect(c[i * ldc + j]).toBe(c0[i * ldc + j]);
           }
         }
       });

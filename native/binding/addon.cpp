@@ -24,6 +24,7 @@
 #include "../kernels/buffer.h"
 #include "../kernels/dispatch.h"
 #include "../kernels/gemm.h"
+#include "../kernels/parallel_gemm.h"
 #include "../kernels/gru.h"
 #include "../kernels/lstm.h"
 #include "../kernels/simple_rnn.h"
@@ -727,8 +728,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   Napi::Float32Array A = a.floats("a", need(aRows, aCols, lda), false);
   Napi::Float32Array Bm = a.floats("b", need(bRows, bCols, ldb), false);
   Napi::Float32Array C = a.floats("c", need(m, n, ldc), false);
-  sgemm(ta ? Trans::Yes : Trans::No, tb ? Trans::Yes : Trans::No, m, n, k, alpha, A.Data(), lda, Bm.Data(), ldb,
-        beta, C.Data(), ldc);
+  parallelSgemm(ta ? Trans::Yes : Trans::No, tb ? Trans::Yes : Trans::No, m, n, k, alpha, A.Data(), lda,
+                Bm.Data(), ldb, beta, C.Data(), ldc);
   return info.Env().Undefined();
 }
 
@@ -750,6 +751,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("blasConfig", blasConfig());
   o.Set("blasCore", blasCoreName());
+  // The pool takes OpenBLAS's threads when it starts and leaves it one
+  // (threadpool.h); start it first so that this reads the same every time.
+  o.Set("threads", getNumThreads());
   o.Set("blasThreads", blasGetNumThreads());
   Napi::Array features = Napi::Array::New(env);
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -1,6 +1,8 @@
 // The one OpenBLAS wrapper. Everything in native/kernels multiplies matrices
-// through sgemm() so that the BLAS call, its row-major convention and its
-// argument order live in one place.
+// through sgemm() (or parallelSgemm, parallel_gemm.h, which splits one
+// product into blocks and calls this) so that the BLAS call, its row-major
+// convention and its argument order live in one place. OpenBLAS runs on one
+// thread: the addon's own pool owns the cores (threadpool.h).
 #pragma once
 
 #include <cblas.h>
@@ -26,6 +28,30 @@ inline void sgemm(Trans transA, Trans transB, int m, int n, int k, float alpha,
         float& cij = c[static_cast<size_t>(i) * ldc + j];
         cij = beta == 0.0f ? 0.0f : beta * cij;
       }
+    return;
+  }
+  if (m == 1 || n == 1) {
+    // One row (a single sequence) or one column: OpenBLAS's SGEMM runs these
+    // several times slower than its GEMV on the same data. BLAS may read C
+    // when beta is 0 (0 * NaN), so clear it first as GEMM would.
+    if (beta == 0.0f)
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) c[static_cast<size_t>(i) * ldc + j] = 0.0f;
+    if (m == 1) {
+      // c (n) = op(B)^T a, a read with the stride of its layout.
+      const int incA = transA == Trans::Yes ? lda : 1;
+      if (transB == Trans::No)
+        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, incA, beta, c, 1);
+      else
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, incA, beta, c, 1);
+    } else {
+      // c (m, stride ldc) = op(A) b.
+      const int incB = transB == Trans::No ? ldb : 1;
+      if (transA == Trans::No)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, alpha, a, lda, b, incB, beta, c, ldc);
+      else
+        cblas_sgemv(CblasRowMajor, CblasTrans, k, m, alpha, a, lda, b, incB, beta, c, ldc);
+    }
     return;
   }
   cblas_sgemm(CblasRowMajor, transA == Trans::Yes ? CblasTrans : CblasNoTrans,

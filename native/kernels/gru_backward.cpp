@@ -14,6 +14,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "parallel_gemm.h"
 #include "gru.h"
 #include "sequence.h"
 #include "threadpool.h"
@@ -179,19 +180,19 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
       auto rows = [&](int b0, int b1) { backwardGatesResetAfter(s, o, v, zerosH.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, rows); else rows(0, B);
       // dh_{t-1} += dGh_t (B, 3H) @ rkernel^T
-      sgemm(Trans::No, Trans::Yes, B, H, 3 * H, 1.0f, dGh.data() + static_cast<long>(t) * 3 * H,
+      parallelSgemm(Trans::No, Trans::Yes, B, H, 3 * H, 1.0f, dGh.data() + static_cast<long>(t) * 3 * H,
             T * 3 * H, w.recurrentKernel, 3 * H, recBeta, recInto, H);
       if (rscale) addScaled(dh.data(), dRec.data(), rscale, static_cast<long>(B) * H);
     } else {
       auto zh = [&](int b0, int b1) { backwardGatesZH(s, o, v, zerosH.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, zh); else zh(0, B);
       // drh (B, H) = dGhh_t @ U_h^T
-      sgemm(Trans::No, Trans::Yes, B, H, H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H + 2 * H,
+      parallelSgemm(Trans::No, Trans::Yes, B, H, H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H + 2 * H,
             T * 3 * H, w.recurrentKernel + 2 * H, 3 * H, 0.0f, drh.data(), H);
       auto r = [&](int b0, int b1) { backwardGatesR(s, o, v, drh.data(), rh.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, r); else r(0, B);
       // dh_{t-1} += dG_zr_t (B, 2H) @ U_zr^T
-      sgemm(Trans::No, Trans::Yes, B, H, 2 * H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H,
+      parallelSgemm(Trans::No, Trans::Yes, B, H, 2 * H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H,
             T * 3 * H, w.recurrentKernel, 3 * H, recBeta, recInto, H);
       if (rscale) addScaled(dh.data(), dRec.data(), rscale, static_cast<long>(B) * H);
     }
@@ -202,18 +203,18 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
   previousStates(B, T, H, h0, output, hPrev.data());
   if (rscale) scaleStates(hPrev.data(), rscale, B, T, H);
   // Weight gradients summed over batch and time, one GEMM each.
-  sgemm(Trans::Yes, Trans::No, I, 3 * H, static_cast<int>(BT), 1.0f, x, I, dGx.data(), 3 * H, 0.0f,
+  parallelSgemm(Trans::Yes, Trans::No, I, 3 * H, static_cast<int>(BT), 1.0f, x, I, dGx.data(), 3 * H, 0.0f,
         g.dKernel, 3 * H);
   if (o.resetAfter) {
-    sgemm(Trans::Yes, Trans::No, H, 3 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dGh.data(),
+    parallelSgemm(Trans::Yes, Trans::No, H, 3 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dGh.data(),
           3 * H, 0.0f, g.dRecurrentKernel, 3 * H);
   } else {
-    sgemm(Trans::Yes, Trans::No, H, 2 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dGx.data(),
+    parallelSgemm(Trans::Yes, Trans::No, H, 2 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dGx.data(),
           3 * H, 0.0f, g.dRecurrentKernel, 3 * H);
-    sgemm(Trans::Yes, Trans::No, H, H, static_cast<int>(BT), 1.0f, rh.data(), H, dGx.data() + 2 * H,
+    parallelSgemm(Trans::Yes, Trans::No, H, H, static_cast<int>(BT), 1.0f, rh.data(), H, dGx.data() + 2 * H,
           3 * H, 0.0f, g.dRecurrentKernel + 2 * H, 3 * H);
   }
-  sgemm(Trans::No, Trans::Yes, static_cast<int>(BT), I, 3 * H, 1.0f, dGx.data(), 3 * H, w.kernel,
+  parallelSgemm(Trans::No, Trans::Yes, static_cast<int>(BT), I, 3 * H, 1.0f, dGx.data(), 3 * H, w.kernel,
         3 * H, 0.0f, g.dx, I);
   if (g.dInputBias) columnSums(dGx.data(), BT, 3 * H, g.dInputBias);
   if (g.dRecurrentBias) {

@@ -16,6 +16,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "parallel_gemm.h"
 #include "gru.h"
 #include "sequence.h"
 #include "threadpool.h"
@@ -124,7 +125,7 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  sgemm(Trans::No, Trans::No, B * T, 3 * H, I, 1.0f, x, I, w.kernel, 3 * H, 0.0f, xp, 3 * H);
+  parallelSgemm(Trans::No, Trans::No, B * T, 3 * H, I, 1.0f, x, I, w.kernel, 3 * H, 0.0f, xp, 3 * H);
 
   for (int t = 0; t < T; t++) {
     const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
@@ -133,20 +134,20 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
     const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
     const int ldIn = rscale ? H : ldh;
     if (o.resetAfter) {
-      sgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
+      parallelSgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
             hp.data(), 3 * H);
       auto rows = [&](int b0, int b1) {
         gatesResetAfter(s, o, ib, rb, t, b0, b1, xp, hp.data(), hPrev, ldh, mask, output, hn);
       };
       if (split) pool->parallelFor(B, rows); else rows(0, B);
     } else {
-      sgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
+      parallelSgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
             hp.data(), 3 * H);
       auto zr = [&](int b0, int b1) {
         gatesZR(s, o, ib, t, b0, b1, xp, hp.data(), hIn, ldIn, rh.data());
       };
       if (split) pool->parallelFor(B, zr); else zr(0, B);
-      sgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,
+      parallelSgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,
             0.0f, hp.data() + 2 * H, 3 * H);
       auto cand = [&](int b0, int b1) {
         gatesCandidate(s, o, ib, t, b0, b1, xp, hp.data(), hPrev, ldh, mask, output);

@@ -12,6 +12,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "parallel_gemm.h"
 #include "lstm.h"
 #include "sequence.h"
 #include "threadpool.h"
@@ -118,7 +119,7 @@ void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w
     auto rows = [&](int b0, int b1) { lstmBackwardGates(s, o, v, zerosH.data(), t, b0, b1); };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
     // dh_{t-1} += dG_t (B, 4H) @ rkernel^T
-    sgemm(Trans::No, Trans::Yes, B, H, 4 * H, 1.0f, dG.data() + static_cast<long>(t) * 4 * H, T * 4 * H,
+    parallelSgemm(Trans::No, Trans::Yes, B, H, 4 * H, 1.0f, dG.data() + static_cast<long>(t) * 4 * H, T * 4 * H,
           w.recurrentKernel, 4 * H, rscale ? 0.0f : 1.0f, rscale ? dRec.data() : dh.data(), H);
     if (rscale) addScaled(dh.data(), dRec.data(), rscale, BH);
   }
@@ -128,10 +129,10 @@ void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w
   FloatBuffer hPrev(BT * H);
   previousStates(B, T, H, h0, output, hPrev.data());
   if (rscale) scaleStates(hPrev.data(), rscale, B, T, H);
-  sgemm(Trans::Yes, Trans::No, I, 4 * H, static_cast<int>(BT), 1.0f, x, I, dG.data(), 4 * H, 0.0f, g.dKernel, 4 * H);
-  sgemm(Trans::Yes, Trans::No, H, 4 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dG.data(), 4 * H, 0.0f,
+  parallelSgemm(Trans::Yes, Trans::No, I, 4 * H, static_cast<int>(BT), 1.0f, x, I, dG.data(), 4 * H, 0.0f, g.dKernel, 4 * H);
+  parallelSgemm(Trans::Yes, Trans::No, H, 4 * H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dG.data(), 4 * H, 0.0f,
         g.dRecurrentKernel, 4 * H);
-  sgemm(Trans::No, Trans::Yes, static_cast<int>(BT), I, 4 * H, 1.0f, dG.data(), 4 * H, w.kernel, 4 * H, 0.0f, g.dx, I);
+  parallelSgemm(Trans::No, Trans::Yes, static_cast<int>(BT), I, 4 * H, 1.0f, dG.data(), 4 * H, w.kernel, 4 * H, 0.0f, g.dx, I);
   if (g.dBias) columnSums(dG.data(), BT, 4 * H, g.dBias);
 }
 

@@ -8,6 +8,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "parallel_gemm.h"
 #include "lstm.h"
 #include "sequence.h"
 #include "threadpool.h"
@@ -84,7 +85,7 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  sgemm(Trans::No, Trans::No, B * T, 4 * H, I, 1.0f, x, I, w.kernel, 4 * H, 0.0f, xp, 4 * H);
+  parallelSgemm(Trans::No, Trans::No, B * T, 4 * H, I, 1.0f, x, I, w.kernel, 4 * H, 0.0f, xp, 4 * H);
 
   for (int t = 0; t < T; t++) {
     const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
@@ -106,7 +107,7 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
     }
     // The recurrent matmul reads h_{t-1} through recurrent dropout.
     const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
-    sgemm(Trans::No, Trans::No, B, 4 * H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, 4 * H, 0.0f, hp.data(), 4 * H);
+    parallelSgemm(Trans::No, Trans::No, B, 4 * H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, 4 * H, 0.0f, hp.data(), 4 * H);
     auto rows = [&](int b0, int b1) {
       lstmGates(s, o, bias, t, b0, b1, xp, hp.data(), hPrev, ldh, cPrev, ldc, cOut, ldcOut, mask, output, act.data());
     };

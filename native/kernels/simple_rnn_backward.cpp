@@ -7,6 +7,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "parallel_gemm.h"
 #include "sequence.h"
 #include "simple_rnn.h"
 #include "threadpool.h"
@@ -57,7 +58,7 @@ void simpleRnnBackward(const RnnShape& s, Activation act, const RnnWeights& w, c
     };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
     // dh_{t-1} += dG_t @ rkernel^T
-    sgemm(Trans::No, Trans::Yes, B, H, H, 1.0f, dG.data() + static_cast<long>(t) * H, T * H, w.recurrentKernel, H,
+    parallelSgemm(Trans::No, Trans::Yes, B, H, H, 1.0f, dG.data() + static_cast<long>(t) * H, T * H, w.recurrentKernel, H,
           rscale ? 0.0f : 1.0f, rscale ? dRec.data() : dh.data(), H);
     if (rscale) addScaled(dh.data(), dRec.data(), rscale, BH);
   }
@@ -71,10 +72,10 @@ void simpleRnnBackward(const RnnShape& s, Activation act, const RnnWeights& w, c
   FloatBuffer hPrev(BT * H);
   previousStates(B, T, H, h0, output, hPrev.data());
   if (rscale) scaleStates(hPrev.data(), rscale, B, T, H);
-  sgemm(Trans::Yes, Trans::No, I, H, static_cast<int>(BT), 1.0f, x, I, dG.data(), H, 0.0f, g.dKernel, H);
-  sgemm(Trans::Yes, Trans::No, H, H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dG.data(), H, 0.0f,
+  parallelSgemm(Trans::Yes, Trans::No, I, H, static_cast<int>(BT), 1.0f, x, I, dG.data(), H, 0.0f, g.dKernel, H);
+  parallelSgemm(Trans::Yes, Trans::No, H, H, static_cast<int>(BT), 1.0f, hPrev.data(), H, dG.data(), H, 0.0f,
         g.dRecurrentKernel, H);
-  sgemm(Trans::No, Trans::Yes, static_cast<int>(BT), I, H, 1.0f, dG.data(), H, w.kernel, H, 0.0f, g.dx, I);
+  parallelSgemm(Trans::No, Trans::Yes, static_cast<int>(BT), I, H, 1.0f, dG.data(), H, w.kernel, H, 0.0f, g.dx, I);
   if (g.dBias) columnSums(dG.data(), BT, H, g.dBias);
 }
 

@@ -7,6 +7,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "parallel_gemm.h"
 #include "sequence.h"
 #include "simple_rnn.h"
 #include "threadpool.h"
@@ -46,13 +47,13 @@ void simpleRnnForward(const RnnShape& s, Activation act, const RnnWeights& w, co
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  sgemm(Trans::No, Trans::No, B * T, H, I, 1.0f, x, I, w.kernel, H, 0.0f, output, H);
+  parallelSgemm(Trans::No, Trans::No, B * T, H, I, 1.0f, x, I, w.kernel, H, 0.0f, output, H);
   for (int t = 0; t < T; t++) {
     const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
     const int ldh = t == 0 ? H : T * H;
     const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
     // output[:, t] += h_{t-1} U
-    sgemm(Trans::No, Trans::No, B, H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, H, 1.0f,
+    parallelSgemm(Trans::No, Trans::No, B, H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, H, 1.0f,
           output + static_cast<long>(t) * H, T * H);
     auto rows = [&](int b0, int b1) { rnnActivate(s, act, bias, t, b0, b1, hPrev, ldh, mask, output); };
     if (split) pool->parallelFor(B, rows); else rows(0, B);

@@ -1,12 +1,19 @@
-// A small fixed pool of worker threads for the gate math, which is split
-// across batch rows. BLAS calls bring their own threads (OpenBLAS); this pool
-// is only for our elementwise loops between the GEMMs.
+// The addon's one owner of the CPU cores: a fixed pool of worker threads that
+// runs every parallel part of a kernel, the GEMMs included. OpenBLAS is kept
+// at one thread (see setNumThreads) and is called from these threads on
+// disjoint blocks; otherwise OpenBLAS's spinning threads and ours would
+// fight over the same cores at every timestep.
+//
+// A kernel dispatches to the pool once or twice per timestep, so a dispatch
+// must cost about a microsecond: the workers spin on an atomic generation
+// counter for a short while after each task before they go to sleep.
 //
 // The pool's size (setNumThreads) is process-wide, like OpenBLAS's own
 // thread count; with the buffer cache (buffer.h) it is the addon's global
 // mutable state.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -24,10 +31,11 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Splits [0, n) into size() contiguous chunks and runs fn(begin, end) on
-  // each, the calling thread taking the first. Blocks until all are done.
-  // If another caller is using the pool, runs everything on this thread
-  // instead of waiting (two async workers must never deadlock on it).
+  // Splits [0, n) into min(n, size()) contiguous chunks and runs
+  // fn(begin, end) on each, the calling thread taking the first. Blocks until
+  // all are done. If another caller is using the pool, runs everything on
+  // this thread instead of waiting (two async workers must never deadlock
+  // on it).
   template <class Fn>
   void parallelFor(int n, const Fn& fn) {
     auto trampoline = [](void* ctx, int begin, int end) {
@@ -40,29 +48,34 @@ class ThreadPool {
   using Task = void (*)(void*, int, int);
   void run(int n, Task task, void* ctx);
   void workerLoop(int index);
+  bool waitForTask(long seen);
 
   std::vector<std::thread> workers_;
   std::mutex busy_;  // held by the one caller that owns the pool right now
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
+  // The task of the current generation; written by the owner before it
+  // bumps generation_ (release), read by workers after they see it (acquire).
   Task task_ = nullptr;
   void* ctx_ = nullptr;
   int n_ = 0;
-  long generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<long> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  // Sleeping workers wait here; the owner takes the mutex after bumping the
+  // generation so that a worker about to sleep cannot miss the wake-up.
+  std::mutex sleepMutex_;
+  std::condition_variable wake_;
 };
 
-// Gate math over fewer elements than this per step runs on one thread: waking
-// the pool would cost more than it saves.
-inline bool worthSplitting(long elements) { return elements >= 8192; }
-
 // The process-wide pool used by the kernels, replaced by setNumThreads().
-// Its default size is OpenBLAS's thread count (OPENBLAS_NUM_THREADS or the
-// number of cores), so both halves of a kernel use the same threads.
+// Its default size is OpenBLAS's thread count when the addon first runs
+// (OPENBLAS_NUM_THREADS or the number of cores); OpenBLAS itself is then set
+// to one thread.
 std::shared_ptr<ThreadPool> acquireGatePool();
-void setNumThreads(int n);  // sets both the gate pool and OpenBLAS
+void setNumThreads(int n);
 int getNumThreads();
+
+// Elementwise work over fewer elements than this runs on one thread: a
+// dispatch would cost more than it saves.
+inline bool worthSplitting(long elements) { return elements >= 4096; }
 
 }  // namespace gatedrnn
