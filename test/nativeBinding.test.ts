@@ -56,6 +56,7 @@ interface Addon {
   gruForward(args: Args): Promise<{ output: Float32Array; cache?: Handle }>;
   gruBackward(args: Args): Promise<NativeGrads>;
   sgemm(args: Args): void;
+  releaseCache(cache: unknown): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   info(): { blasConfig: string; blasCore: string; blasThreads: number; cpuFeatures: string[]; gateMathDispatch: string };
@@ -523,6 +524,29 @@ describe.skipIf(!loaded)(
         for (const bad of [DELETE, undefined, null, {}, { backend: 'native', handle: cache }, [], 5, 'cache', new Float32Array(60), weights]) {
           expectSyncThrow(() => call(withField(backwardArgs(cache), 'cache', bad)), TypeError, /^cache must be a handle made by this addon/);
         }
+      });
+
+      it('releaseCache gives a cache back: a later backward with it throws, not reads freed memory', async () => {
+        const cache = await trained();
+        expect(addon.releaseCache(cache)).toBe(true);
+        expectSyncThrow(() => call(backwardArgs(cache)), Error, /^cache was released/);
+        // Releasing twice is harmless; a new forward's cache works.
+        expect(addon.releaseCache(cache)).toBe(true);
+        const g = await call(backwardArgs(await trained()));
+        expect(g.dx.every(Number.isFinite)).toBe(true);
+        for (const bad of [undefined, null, {}, 5, addon.createGruWeights(weightArgs(D))]) {
+          expectSyncThrow(() => addon.releaseCache(bad), TypeError, /^cache must be a handle made by this addon/);
+        }
+      });
+
+      it('releaseCache refuses while a backward uses the cache, and that backward is unharmed', async () => {
+        const cache = await trained();
+        const alone = await call(backwardArgs(cache));
+        const running = call(backwardArgs(cache));
+        expect(addon.releaseCache(cache)).toBe(false);
+        const g = await running;
+        for (const key of ['dx', 'dh0', 'dKernel', 'dRecurrentKernel'] as const) expect(g[key], key).toEqual(alone[key]);
+        expect(addon.releaseCache(cache)).toBe(true);
       });
 
       it('throws a TypeError for a dOutput or dLast that is neither null nor a Float32Array', async () => {

@@ -68,6 +68,7 @@ interface Addon {
   }): Promise<{ output: Float32Array; cache?: Handle }>;
   simpleRnnBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<RnnGradients>;
   sgemm(args: SgemmArgs): void;
+  releaseCache(cache: Handle): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   info(): { blasConfig: string; blasCore: string; blasThreads: number; cpuFeatures: string[]; gateMathDispatch: string };
@@ -302,6 +303,10 @@ export function nativeBackend(addon: Addon): KernelBackend {
       return { ...g, dBias: p.bias ? g.dBias : null };
     },
     sgemm: (args) => addon.sgemm(args),
+    releaseCache(forward) {
+      const cache = forward.cache as NativeGruCache | NativeLstmCache | NativeRnnCache | null;
+      if (cache && cache.backend === 'native') addon.releaseCache(cache.handle);
+    },
     setNumThreads: (n) => addon.setNumThreads(n),
     getNumThreads: () => addon.getNumThreads(),
   };

@@ -243,6 +243,14 @@ export interface KernelBackend {
   ): Promise<RnnForwardResult>;
   simpleRnnBackward(spec: RnnSpec, params: RnnParams, forward: RnnForwardResult, dOutput: Float32Array | null, dLast: Float32Array | null): Promise<RnnGradients>;
   sgemm(args: SgemmArgs): void;
+  /**
+   * Gives the memory a training forward kept for backward back now, instead
+   * of when the garbage collector collects it, so the next training step
+   * reuses it (fresh pages are slow to fault in). A backward with that
+   * forward afterwards throws. Does nothing for a forward without a cache,
+   * or while a backward is using it.
+   */
+  releaseCache(forward: { readonly cache: { readonly backend: BackendName } | null }): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
 }

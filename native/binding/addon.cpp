@@ -206,6 +206,14 @@ std::shared_ptr<T> unwrap(const Napi::Value& v, const napi_type_tag& tag, const 
   return *v.As<Napi::External<std::shared_ptr<T>>>().Data();
 }
 
+// A training cache for backward; one given back by releaseCache is refused.
+template <class T>
+std::shared_ptr<T> unwrapCache(const Napi::Value& v, const napi_type_tag& tag) {
+  std::shared_ptr<T> c = unwrap<T>(v, tag, "cache");
+  if (c->released) throw Napi::Error::New(v.Env(), "cache was released (releaseCache): run a new training forward first");
+  return c;
+}
+
 // {output, cache?} of a forward: when training, the cache keeps its own
 // output for backward and JavaScript gets a copy, so writing to it cannot
 // change a later gradient; the cache goes out as a tagged handle.
@@ -257,6 +265,7 @@ struct GruCacheData {
   WeightsPtr weights;
   SharedFloats x, h0, output, gates, hn, rscale;
   SharedMask mask;
+  bool released = false;  // releaseCache gave its buffers back
 };
 using CachePtr = std::shared_ptr<GruCacheData>;
 
@@ -345,7 +354,7 @@ class GruForwardWorker : public PromiseWorker {
 class GruBackwardWorker : public PromiseWorker {
  public:
   GruBackwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
-    cache_ = unwrap<GruCacheData>(a.get("cache"), kCacheTag, "cache");
+    cache_ = unwrapCache<GruCacheData>(a.get("cache"), kCacheTag);
     const size_t B = cache_->shape.batch, T = cache_->shape.steps, H = cache_->shape.units;
     dOutput_ = a.copy("dOutput", B * T * H, true);
     dLast_ = a.copy("dLast", B * H, true);
@@ -442,6 +451,7 @@ struct LstmCacheData {
   LstmWeightsPtr weights;
   SharedFloats x, h0, c0, output, gates, cells, rscale;
   SharedMask mask;
+  bool released = false;  // releaseCache gave its buffers back
 };
 using LstmCachePtr = std::shared_ptr<LstmCacheData>;
 
@@ -507,7 +517,7 @@ class LstmForwardWorker : public PromiseWorker {
 class LstmBackwardWorker : public PromiseWorker {
  public:
   LstmBackwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
-    cache_ = unwrap<LstmCacheData>(a.get("cache"), kLstmCacheTag, "cache");
+    cache_ = unwrapCache<LstmCacheData>(a.get("cache"), kLstmCacheTag);
     const size_t B = cache_->shape.batch, T = cache_->shape.steps, H = cache_->shape.units;
     dOutput_ = a.copy("dOutput", B * T * H, true);
     dh_ = a.copy("dh", B * H, true);
@@ -605,6 +615,7 @@ struct RnnCacheData {
   RnnWeightsPtr weights;
   SharedFloats x, h0, output, rscale;
   SharedMask mask;
+  bool released = false;  // releaseCache gave its buffers back
 };
 using RnnCachePtr = std::shared_ptr<RnnCacheData>;
 
@@ -656,7 +667,7 @@ class RnnForwardWorker : public PromiseWorker {
 class RnnBackwardWorker : public PromiseWorker {
  public:
   RnnBackwardWorker(Napi::Env env, const Args& a) : PromiseWorker(env) {
-    cache_ = unwrap<RnnCacheData>(a.get("cache"), kRnnCacheTag, "cache");
+    cache_ = unwrapCache<RnnCacheData>(a.get("cache"), kRnnCacheTag);
     const size_t B = cache_->shape.batch, T = cache_->shape.steps, H = cache_->shape.units;
     dOutput_ = a.copy("dOutput", B * T * H, true);
     dLast_ = a.copy("dLast", B * H, true);
@@ -733,6 +744,41 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// releaseCache(cache) -> boolean: gives a training cache's buffers (the
+// gate activations of every step: the largest allocation of a training step)
+// back to the block cache now rather than when the garbage collector gets to
+// the handle, so the next training forward reuses them instead of faulting
+// in fresh pages. Refused (false) while a backward is using the cache: a
+// running worker holds the second reference. A released cache cannot be
+// used for backward again.
+template <class T>
+bool releaseCacheData(const Napi::Value& v, const napi_type_tag& tag) {
+  std::shared_ptr<T> c = unwrap<T>(v, tag, "cache");
+  // This handle's own reference and ours; a third is a running worker's.
+  if (c.use_count() > 2) return false;
+  T empty;
+  empty.shape = c->shape;
+  empty.released = true;
+  *c = std::move(empty);
+  return true;
+}
+
+Napi::Value ReleaseCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info.Length() >= 1 ? info[0] : env.Undefined();
+  auto tagged = [&](const napi_type_tag& tag) {
+    bool ok = false;
+    if (v.IsExternal()) napi_check_object_type_tag(env, v, &tag, &ok);
+    return ok;
+  };
+  bool done;
+  if (tagged(kCacheTag)) done = releaseCacheData<GruCacheData>(v, kCacheTag);
+  else if (tagged(kLstmCacheTag)) done = releaseCacheData<LstmCacheData>(v, kLstmCacheTag);
+  else if (tagged(kRnnCacheTag)) done = releaseCacheData<RnnCacheData>(v, kRnnCacheTag);
+  else throw Napi::TypeError::New(env, "cache must be a handle made by this addon");
+  return Napi::Boolean::New(env, done);
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   double n = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
   if (!(n >= 1 && n <= 1024) || std::floor(n) != n) {
@@ -794,6 +840,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simpleRnnForward", Napi::Function::New(env, SimpleRnnForward));
   exports.Set("simpleRnnBackward", Napi::Function::New(env, SimpleRnnBackward));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("releaseCache", Napi::Function::New(env, ReleaseCache));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -16,6 +16,8 @@ export const jsBackend: KernelBackend = {
   simpleRnnForward,
   simpleRnnBackward,
   sgemm,
+  // The TS caches are plain arrays: the garbage collector takes them back.
+  releaseCache() {},
   // The TS kernels run on the calling thread; the setting is kept for the
   // native backend, which reads it when selected.
   setNumThreads() {},

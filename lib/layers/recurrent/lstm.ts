@@ -96,6 +96,12 @@ export class LSTM extends RecurrentLayer {
 
 
   protected async run({ x, xv, states, steps, dropoutScale, recurrentScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
+    // The previous training call's cache is no longer needed (backward pairs
+    // with the latest one): hand its memory back before this call asks.
+    if (training && this.saved) {
+      this.saved.kernels.releaseCache(this.saved.forward);
+      this.saved = null;
+    }
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: LstmSpec = { batch: B, steps: T, inputSize: I, units: H, activation: this.activation, recurrentActivation: this.recurrentActivation };
