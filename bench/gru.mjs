@@ -13,6 +13,8 @@
 //   node bench/gru.mjs --peers          only the peer comparison (ONNX Runtime, PyTorch, tfjs wasm)
 //   node bench/gru.mjs --no-peers       skip the peer comparison
 //   node bench/gru.mjs --json FILE      also write every row as JSON
+//   node bench/gru.mjs --svg FILE       also write a chart of the run (bench/chart.mjs)
+//   node bench/chart.mjs IN.json OUT.svg   the same chart from a --json file, without running
 //
 // The peer comparison (bench/peers/peers.mjs) runs by default when a peer is
 // installed: onnxruntime-node (a devDependency), PyTorch (python3 with torch,
@@ -34,6 +36,11 @@
 // measures the native backend there. Every ratio is against the SGEMM peak
 // of its own section at the same thread count.
 //
+// --svg draws the peer-comparison rows of both sections (bench/chart.mjs):
+// each peer's time ÷ gatedrnn's, with the performance issue's goals, and
+// gatedrnn's % of the SGEMM peak; without peer rows (--no-peers), the
+// native rows' % of the SGEMM peak. It is written whole or not at all.
+//
 // The child (--child) prints its section to the shared stdout and hands its
 // rows back as JSON on file descriptor 3.
 import { spawnSync } from 'node:child_process';
@@ -43,6 +50,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs as parseCommandLine } from 'node:util';
+import { benchChartSvg, chartSubtitle, writeFileAtomic } from './chart.mjs';
 import { benchPeers, PEER_COLUMNS, PEERS, peerCell, preparePeers } from './peers/peers.mjs';
 
 const thisFile = fileURLToPath(import.meta.url);
@@ -70,7 +78,7 @@ const VARIANT_SHAPE = 'M';
 
 function usage(code) {
   console.log(
-    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L,D1] [--backends native,js] [--no-unset] [--variants | --no-variants] [--peers | --no-peers] [--rounds N] [--json FILE] [--markdown]\n' +
+    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L,D1] [--backends native,js] [--no-unset] [--variants | --no-variants] [--peers | --no-peers] [--rounds N] [--json FILE] [--svg FILE] [--markdown]\n' +
       '  --quick        shape S only (no layer-variants table; peers in 1 round)\n' +
       `  --shapes LIST  comma-separated subset of ${Object.keys(SHAPES).join(',')} (default ${DEFAULT_SHAPES.join(',')})\n` +
       '  --backends     comma-separated subset of native,js (default both)\n' +
@@ -81,6 +89,8 @@ function usage(code) {
       '  --no-peers     skip the peer comparison\n' +
       `  --rounds N     interleaved rounds of the peer comparison (default ${DEFAULT_ROUNDS})\n` +
       '  --json FILE    write all rows (both sections) as JSON to FILE\n' +
+      '  --svg FILE     write a chart of the rows (both sections) as SVG to FILE: speed vs each peer, % of SGEMM peak\n' +
+      '                 (from a JSON file of an earlier run: node bench/chart.mjs IN.json OUT.svg)\n' +
       '  --markdown     print the peer comparison as a Markdown table too',
   );
   process.exit(code);
@@ -102,6 +112,7 @@ function parseArgs(argv) {
         'no-peers': { type: 'boolean', default: false },
         rounds: { type: 'string' },
         json: { type: 'string' },
+        svg: { type: 'string' },
         markdown: { type: 'boolean', default: false },
         opts: { type: 'string' },
         shapes: { type: 'string' },
@@ -136,7 +147,7 @@ function parseArgs(argv) {
   const backends = parsed.backends ? list(parsed.backends, ['native', 'js'], 'backend') : ['native', 'js'];
   if (parsed.variants) {
     // Only the variants table: a fast way to iterate on it.
-    const conflict = ['no-variants', 'quick', 'shapes'].find((k) => parsed[k] !== undefined && parsed[k] !== false);
+    const conflict = ['no-variants', 'quick', 'shapes', 'svg'].find((k) => parsed[k] !== undefined && parsed[k] !== false);
     if (conflict) {
       console.error(`--variants runs only the layer-variants table (shape ${VARIANT_SHAPE}); it cannot be combined with --${conflict}`);
       usage(2);
@@ -145,6 +156,10 @@ function parseArgs(argv) {
       console.error('--variants measures the native backend only; --backends must include native');
       usage(2);
     }
+  }
+  if (parsed.svg !== undefined && !backends.includes('native')) {
+    console.error("--svg charts the native backend's rows; --backends must include native");
+    usage(2);
   }
   if (peersOnly && !backends.includes('native')) {
     console.error('--peers compares the native backend; --backends must include native');
@@ -166,6 +181,7 @@ function parseArgs(argv) {
     peersSkipped: parsed.variants ? '--variants' : parsed['no-peers'] ? '--no-peers' : 'native backend not selected',
     rounds,
     json: parsed.json,
+    svg: parsed.svg,
     markdown: parsed.markdown,
   };
 }
@@ -862,7 +878,7 @@ async function main() {
   if (busy.length) print(`\nWARNING: ${busy.length} of ${counted.length} rows ran while other processes used > 0.2 CPU; rerun on a quiet machine for stable numbers.`);
   const wall = (now() - wallStart) / 1000;
   print(`\nwall time ${wall.toFixed(1)} s`);
-  if (opts.json) {
+  if (opts.json || opts.svg) {
     const meta = {
       date: new Date().toISOString(),
       command: `node bench/gru.mjs ${process.argv.slice(2).join(' ')}`.trim(),
@@ -877,8 +893,19 @@ async function main() {
       shapes: SHAPES,
       wallSeconds: wall,
     };
-    fs.writeFileSync(opts.json, `${JSON.stringify({ meta, sections }, null, 1)}\n`);
-    print(`JSON written to ${opts.json}`);
+    if (opts.json) {
+      fs.writeFileSync(opts.json, `${JSON.stringify({ meta, sections }, null, 1)}\n`);
+      print(`JSON written to ${opts.json}`);
+    }
+    if (opts.svg) {
+      try {
+        writeFileAtomic(opts.svg, benchChartSvg([...all, ...allPeers], { subtitle: chartSubtitle(meta) }));
+        print(`SVG written to ${opts.svg}`);
+      } catch (e) {
+        print(`SVG not written to ${opts.svg}: ${e.message}`);
+        process.exitCode = 1;
+      }
+    }
   }
 }
 

@@ -37,7 +37,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const packageRoot = path.resolve(here, '..', '..');
 const TORCH_SCRIPT = path.join(here, 'torch_gru.py');
 /** Output checks: largest |peer − gatedrnn| allowed (float32, different summation orders). */
-const CHECK_TOL = 1e-4;
+export const CHECK_TOL = 1e-4;
 /** SGD learning rate of the training steps: tiny, so the weights hardly move over many steps. */
 const LEARNING_RATE = 1e-6;
 /** Shapes tfjs wasm runs (L and D2 take seconds per call). */
