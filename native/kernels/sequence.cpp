@@ -1,15 +1,41 @@
 #include "sequence.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
+
+#include "dispatch.h"
+#include "threadpool.h"
 
 namespace gatedrnn {
 
+namespace {
+
+// Columns [j0, j1) of columnSums; acc has j1 - j0 entries.
+GATEDRNN_VECTOR_CLONES
+void columnSumsBlock(const float* m, long rows, int cols, int j0, int j1, double* __restrict acc) {
+  const int n = j1 - j0;
+  for (int j = 0; j < n; j++) acc[j] = 0.0;
+  for (long i = 0; i < rows; i++) {
+    const float* __restrict row = m + i * cols + j0;
+    for (int j = 0; j < n; j++) acc[j] += row[j];
+  }
+}
+
+}  // namespace
+
 void columnSums(const float* m, long rows, int cols, float* out) {
-  std::vector<double> acc(cols, 0.0);
-  for (long i = 0; i < rows; i++)
-    for (int j = 0; j < cols; j++) acc[j] += m[i * cols + j];
-  for (int j = 0; j < cols; j++) out[j] = static_cast<float>(acc[j]);
+  // Blocks of whole cache lines of columns, one per thread: the training
+  // step's bias gradients read all of dG (B*T rows) once.
+  std::shared_ptr<ThreadPool> pool = acquireGatePool();
+  const int blocks = (cols + 15) / 16;
+  auto sums = [&](int b0, int b1) {
+    const int j0 = b0 * 16, j1 = std::min(cols, b1 * 16);
+    std::vector<double> acc(j1 - j0);
+    columnSumsBlock(m, rows, cols, j0, j1, acc.data());
+    for (int j = j0; j < j1; j++) out[j] = static_cast<float>(acc[j - j0]);
+  };
+  if (worthSplitting(rows * cols / 16)) pool->parallelFor(blocks, sums); else sums(0, blocks);
 }
 
 void previousStates(int batch, int steps, int units, const float* h0, const float* output, float* hPrev) {
