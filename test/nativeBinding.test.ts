@@ -152,6 +152,17 @@ function sgemmArgs(m = 3, n = 4, k = 5): Args {
  * fn must throw synchronously an error of class `cls` matching `re`; a
  * returned promise (the work was queued) is a failure.
  */
+/** Largest |a - b| over the entries, relative to the largest |b| (at least 1). */
+function maxRelativeError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0, scale = 1;
+  for (let i = 0; i < b.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return Number.isNaN(worst) ? Infinity : worst / scale;
+}
+
 function expectSyncThrow(fn: () => unknown, cls: typeof TypeError | typeof RangeError, re: RegExp): void {
   let result: unknown;
   let err: unknown;
@@ -577,6 +588,39 @@ describe.skipIf(!loaded)(
             const v = (g as Any)[key] as Float32Array;
             expect(v.length, key).toBeGreaterThan(0);
             expect(v.every((e) => e === 0), key).toBe(true);
+          }
+        }
+      });
+    });
+
+    describe('threads', () => {
+      it('gruForward and gruBackward agree at 1, 2 and 5 threads (more threads than cores), and are deterministic at each, for both GRU forms', async () => {
+        // Big enough that every GEMM and the gate math are split. Each chunk
+        // computes the same thing whichever thread claims it, so calls at
+        // the same thread count give the same bits; other thread counts
+        // split the GEMMs differently (float rounding only).
+        const d: Dims = { B: 48, T: 6, I: 40, H: 136 };
+        for (const resetAfter of [true, false]) {
+          const weights = addon.createGruWeights(weightArgs({ ...d, resetAfter }));
+          const results: Array<Record<string, Float32Array | null>> = [];
+          for (const threads of [1, 2, 5]) {
+            addon.setNumThreads(threads);
+            expect(addon.getNumThreads()).toBe(threads);
+            // Several calls in flight at once: one owns the pool, the others run alone.
+            const runs = await Promise.all([0, 1, 2].map(async () => {
+              const f = await addon.gruForward(forwardArgs(d, weights));
+              const g = await addon.gruBackward({ cache: f.cache, dOutput: values(d.B * d.T * d.H, 7), dLast: values(d.B * d.H, 8) });
+              return { output: f.output, ...g } as Record<string, Float32Array | null>;
+            }));
+            for (const r of runs.slice(1)) expect(r).toEqual(runs[0]);
+            results.push(runs[0]);
+          }
+          for (const [i, threads] of [[1, 2], [2, 5]]) {
+            for (const [key, want] of Object.entries(results[0])) {
+              const got = results[i][key];
+              if (want === null) expect(got, key).toBeNull();
+              else expect(maxRelativeError(got as Float32Array, want), `resetAfter=${resetAfter}: ${threads} threads, ${key}`).toBeLessThan(1e-5);
+            }
           }
         }
       });

@@ -37,6 +37,11 @@ using namespace gatedrnn;
 using Floats = FloatBuffer;
 using SharedFloats = std::shared_ptr<Floats>;
 
+// Floats that outlive the call: results for JavaScript, a training cache's
+// buffers, copies of the inputs (buffer.h says why these have their own
+// free list).
+SharedFloats heldFloats(size_t n) { return std::make_shared<Floats>(n, BlockUse::Held); }
+
 // ---- argument reading -------------------------------------------------------
 // Property reads can run user code (getters), so every call first reads all
 // its properties into Values, and only then looks at their contents: no user
@@ -103,7 +108,7 @@ class Args {
   SharedFloats copy(const char* name, size_t needed, bool optional) const {
     Napi::Float32Array a = floats(name, needed, optional);
     if (a.IsEmpty()) return nullptr;
-    auto out = std::make_shared<Floats>(needed);
+    auto out = heldFloats(needed);
     std::copy(a.Data(), a.Data() + needed, out->data());
     return out;
   }
@@ -153,7 +158,7 @@ Napi::Float32Array toJs(Napi::Env env, const SharedFloats& data) {
 }
 
 SharedFloats duplicate(const SharedFloats& data) {
-  auto out = std::make_shared<Floats>(data->size());
+  auto out = heldFloats(data->size());
   std::copy(data->data(), data->data() + data->size(), out->data());
   return out;
 }
@@ -325,11 +330,11 @@ class GruForwardWorker : public PromiseWorker {
   void Execute() override {
     GruCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
-    c.output = std::make_shared<Floats>(B * T * H);
+    c.output = heldFloats(B * T * H);
     GruCache activations;
     if (training_) {
-      c.gates = std::make_shared<Floats>(B * T * 3 * H);
-      if (c.options.resetAfter) c.hn = std::make_shared<Floats>(B * T * H);
+      c.gates = heldFloats(B * T * 3 * H);
+      if (c.options.resetAfter) c.hn = heldFloats(B * T * H);
       activations.gates = c.gates->data();
       activations.hnCache = c.hn ? c.hn->data() : nullptr;
     }
@@ -363,12 +368,12 @@ class GruBackwardWorker : public PromiseWorker {
   void Execute() override {
     const GruCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, I = c.shape.inputSize, H = c.shape.units;
-    dx_ = std::make_shared<Floats>(B * T * I);
-    dh0_ = std::make_shared<Floats>(B * H);
-    dKernel_ = std::make_shared<Floats>(I * 3 * H);
-    dRecurrentKernel_ = std::make_shared<Floats>(H * 3 * H);
-    if (c.weights->inputBias) dInputBias_ = std::make_shared<Floats>(3 * H);
-    if (c.weights->recurrentBias) dRecurrentBias_ = std::make_shared<Floats>(3 * H);
+    dx_ = heldFloats(B * T * I);
+    dh0_ = heldFloats(B * H);
+    dKernel_ = heldFloats(I * 3 * H);
+    dRecurrentKernel_ = heldFloats(H * 3 * H);
+    if (c.weights->inputBias) dInputBias_ = heldFloats(3 * H);
+    if (c.weights->recurrentBias) dRecurrentBias_ = heldFloats(3 * H);
     GruCache activations;
     activations.gates = c.gates->data();
     activations.hnCache = c.hn ? c.hn->data() : nullptr;
@@ -485,12 +490,12 @@ class LstmForwardWorker : public PromiseWorker {
   void Execute() override {
     LstmCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
-    c.output = std::make_shared<Floats>(B * T * H);
-    cLast_ = std::make_shared<Floats>(B * H);
+    c.output = heldFloats(B * T * H);
+    cLast_ = heldFloats(B * H);
     LstmCache activations;
     if (training_) {
-      c.gates = std::make_shared<Floats>(B * T * 4 * H);
-      c.cells = std::make_shared<Floats>(B * T * H);
+      c.gates = heldFloats(B * T * 4 * H);
+      c.cells = heldFloats(B * T * H);
       activations.gates = c.gates->data();
       activations.cells = c.cells->data();
     }
@@ -527,12 +532,12 @@ class LstmBackwardWorker : public PromiseWorker {
   void Execute() override {
     const LstmCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, I = c.shape.inputSize, H = c.shape.units;
-    dx_ = std::make_shared<Floats>(B * T * I);
-    dh0_ = std::make_shared<Floats>(B * H);
-    dc0_ = std::make_shared<Floats>(B * H);
-    dKernel_ = std::make_shared<Floats>(I * 4 * H);
-    dRecurrentKernel_ = std::make_shared<Floats>(H * 4 * H);
-    if (c.weights->bias) dBias_ = std::make_shared<Floats>(4 * H);
+    dx_ = heldFloats(B * T * I);
+    dh0_ = heldFloats(B * H);
+    dc0_ = heldFloats(B * H);
+    dKernel_ = heldFloats(I * 4 * H);
+    dRecurrentKernel_ = heldFloats(H * 4 * H);
+    if (c.weights->bias) dBias_ = heldFloats(4 * H);
     LstmCache activations;
     activations.gates = c.gates ? c.gates->data() : nullptr;
     activations.cells = c.cells ? c.cells->data() : nullptr;
@@ -646,7 +651,7 @@ class RnnForwardWorker : public PromiseWorker {
 
   void Execute() override {
     RnnCacheData& c = *cache_;
-    c.output = std::make_shared<Floats>(static_cast<size_t>(c.shape.batch) * c.shape.steps * c.shape.units);
+    c.output = heldFloats(static_cast<size_t>(c.shape.batch) * c.shape.steps * c.shape.units);
     simpleRnnForward(c.shape, c.activation, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
                      floatData(c.rscale), c.output->data());
   }
@@ -676,11 +681,11 @@ class RnnBackwardWorker : public PromiseWorker {
   void Execute() override {
     const RnnCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, I = c.shape.inputSize, H = c.shape.units;
-    dx_ = std::make_shared<Floats>(B * T * I);
-    dh0_ = std::make_shared<Floats>(B * H);
-    dKernel_ = std::make_shared<Floats>(I * H);
-    dRecurrentKernel_ = std::make_shared<Floats>(H * H);
-    if (c.weights->bias) dBias_ = std::make_shared<Floats>(H);
+    dx_ = heldFloats(B * T * I);
+    dh0_ = heldFloats(B * H);
+    dKernel_ = heldFloats(I * H);
+    dRecurrentKernel_ = heldFloats(H * H);
+    if (c.weights->bias) dBias_ = heldFloats(H);
     RnnGrads g;
     g.dx = dx_->data();
     g.dh0 = dh0_->data();

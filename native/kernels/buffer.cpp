@@ -27,7 +27,7 @@ size_t roundedSize(size_t bytes) {
 
 struct BlockCache {
   std::mutex mutex;
-  std::multimap<size_t, void*> free;  // rounded size -> block
+  std::multimap<size_t, void*> free[2];  // per BlockUse: rounded size -> block
   size_t bytes = 0;
   size_t limit = size_t(512) << 20;
 };
@@ -55,7 +55,7 @@ void* allocateRounded(size_t rounded) {
 
 }  // namespace
 
-void* acquireBlock(size_t bytes) {
+void* acquireBlock(size_t bytes, BlockUse use) {
   if (bytes < kCached) {
     void* p = std::malloc(bytes);
     if (!p) throw std::bad_alloc();
@@ -65,10 +65,11 @@ void* acquireBlock(size_t bytes) {
   {
     BlockCache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
-    auto it = c.free.find(rounded);
-    if (it != c.free.end()) {
+    auto& list = c.free[static_cast<int>(use)];
+    auto it = list.find(rounded);
+    if (it != list.end()) {
       void* p = it->second;
-      c.free.erase(it);
+      list.erase(it);
       c.bytes -= rounded;
       return p;
     }
@@ -76,7 +77,7 @@ void* acquireBlock(size_t bytes) {
   return allocateRounded(rounded);
 }
 
-void releaseBlock(void* p, size_t bytes) {
+void releaseBlock(void* p, size_t bytes, BlockUse use) {
   if (!p) return;
   if (bytes < kCached) {
     std::free(p);
@@ -86,7 +87,7 @@ void releaseBlock(void* p, size_t bytes) {
   BlockCache& c = cache();
   std::unique_lock<std::mutex> lock(c.mutex);
   if (c.bytes + rounded <= c.limit) {
-    c.free.emplace(rounded, p);
+    c.free[static_cast<int>(use)].emplace(rounded, p);
     c.bytes += rounded;
     return;
   }
@@ -99,11 +100,14 @@ void setBufferCacheLimit(size_t bytes) {
   std::lock_guard<std::mutex> lock(c.mutex);
   c.limit = bytes;
   // Drop the largest blocks first until the cache fits.
-  while (c.bytes > c.limit && !c.free.empty()) {
-    auto last = std::prev(c.free.end());
+  while (c.bytes > c.limit && !(c.free[0].empty() && c.free[1].empty())) {
+    auto& list = c.free[1].empty() || (!c.free[0].empty() && c.free[0].rbegin()->first > c.free[1].rbegin()->first)
+                     ? c.free[0]
+                     : c.free[1];
+    auto last = std::prev(list.end());
     c.bytes -= last->first;
     std::free(last->second);
-    c.free.erase(last);
+    list.erase(last);
   }
 }
 

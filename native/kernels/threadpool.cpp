@@ -8,6 +8,9 @@
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <immintrin.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 namespace gatedrnn {
 
@@ -28,7 +31,18 @@ inline void cpuRelax() {
 // How long a worker keeps spinning for the next task before it sleeps. A
 // kernel's dispatches come every few hundred microseconds at most; the
 // first sleep after the kernel ends gives the cores back.
-constexpr auto kSpinFor = std::chrono::microseconds(200);
+constexpr auto kSpinFor = std::chrono::microseconds(100);
+
+// Cores this process may run on (its affinity mask, which containers and
+// taskset narrow), or the hardware's count elsewhere.
+int availableCores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
 
 void chunkOf(int n, int parts, int index, int* begin, int* end) {
   int base = n / parts, extra = n % parts;
@@ -39,8 +53,12 @@ void chunkOf(int n, int parts, int index, int* begin, int* end) {
 }  // namespace
 
 ThreadPool::ThreadPool(int numThreads) {
+  // More threads than cores: a spinning worker would take the core from the
+  // thread doing the work it waits for. Such a pool's workers sleep at once,
+  // and the claiming of chunks keeps a slow wake-up from delaying anything.
+  spin_ = numThreads <= availableCores();
   try {
-    for (int i = 1; i < numThreads; i++) workers_.emplace_back([this, i] { workerLoop(i); });
+    for (int i = 1; i < numThreads; i++) workers_.emplace_back([this] { workerLoop(); });
   } catch (...) {
     // A thread could not be started: stop and join the ones that were, or
     // unwinding would destroy what they wait on.
@@ -59,6 +77,24 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+// Claims and runs chunks of `generation` until none is left (or a newer
+// generation has replaced it).
+void ThreadPool::runChunks(long generation) {
+  const unsigned long long tag = static_cast<unsigned long long>(generation) << 32;
+  unsigned long long state = claims_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((state & ~0xffffffffULL) != tag) return;
+    const int chunk = static_cast<int>(state & 0xffffffffULL);
+    if (chunk >= parts_) return;
+    if (!claims_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    int begin, end;
+    chunkOf(n_, parts_, chunk, &begin, &end);
+    task_(ctx_, begin, end);
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    state = claims_.load(std::memory_order_acquire);
+  }
+}
+
 void ThreadPool::run(int n, Task task, void* ctx) {
   if (n <= 0) return;
   std::unique_lock<std::mutex> owner(busy_, std::try_to_lock);
@@ -66,23 +102,22 @@ void ThreadPool::run(int n, Task task, void* ctx) {
     task(ctx, 0, n);
     return;
   }
+  const long generation = generation_.load(std::memory_order_relaxed) + 1;
   task_ = task;
   ctx_ = ctx;
   n_ = n;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  parts_ = size() < n ? size() : n;
+  done_.store(0, std::memory_order_relaxed);
+  claims_.store(static_cast<unsigned long long>(generation) << 32, std::memory_order_release);
+  generation_.store(generation, std::memory_order_release);
   { std::lock_guard<std::mutex> lock(sleepMutex_); }
   wake_.notify_all();
 
-  int parts = size() < n ? size() : n;
-  int begin, end;
-  chunkOf(n, parts, 0, &begin, &end);
-  task(ctx, begin, end);
-
-  // The workers' chunks take about as long as ours: spin, and yield if one
-  // of them was descheduled (more threads than free cores).
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
-    if (spins < 4096) cpuRelax();
+  runChunks(generation);
+  // Every chunk is claimed; wait for the ones still running elsewhere. If
+  // that takes long, their thread is probably waiting for a core: yield ours.
+  for (int spins = 0; done_.load(std::memory_order_acquire) != parts_; spins++) {
+    if (spin_ && spins < 2048) cpuRelax();
     else std::this_thread::yield();
   }
 }
@@ -93,7 +128,7 @@ bool ThreadPool::waitForTask(long seen) {
   auto start = std::chrono::steady_clock::now();
   for (int spins = 0; !changed(); spins++) {
     cpuRelax();
-    if ((spins & 255) == 255 && std::chrono::steady_clock::now() - start > kSpinFor) {
+    if (!spin_ || ((spins & 255) == 255 && std::chrono::steady_clock::now() - start > kSpinFor)) {
       std::unique_lock<std::mutex> lock(sleepMutex_);
       wake_.wait(lock, changed);
       break;
@@ -102,18 +137,11 @@ bool ThreadPool::waitForTask(long seen) {
   return !stop_.load();
 }
 
-void ThreadPool::workerLoop(int index) {
+void ThreadPool::workerLoop() {
   long seen = 0;
   while (waitForTask(seen)) {
     seen = generation_.load(std::memory_order_acquire);
-    int n = n_;
-    int parts = size() < n ? size() : n;
-    if (index < parts) {
-      int begin, end;
-      chunkOf(n, parts, index, &begin, &end);
-      task_(ctx_, begin, end);
-    }
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    runChunks(seen);
   }
 }
 

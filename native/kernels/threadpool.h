@@ -32,10 +32,12 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Splits [0, n) into min(n, size()) contiguous chunks and runs
-  // fn(begin, end) on each, the calling thread taking the first. Blocks until
-  // all are done. If another caller is using the pool, runs everything on
-  // this thread instead of waiting (two async workers must never deadlock
-  // on it).
+  // fn(begin, end) on each. Blocks until all are done. Chunks are claimed,
+  // not assigned: the calling thread takes the first and then any chunk no
+  // worker has started, so a worker the OS has descheduled (more threads
+  // than free cores) delays nothing it has not begun. If another caller is
+  // using the pool, runs everything on this thread instead of waiting (two
+  // async workers must never deadlock on it).
   template <class Fn>
   void parallelFor(int n, const Fn& fn) {
     auto trampoline = [](void* ctx, int begin, int end) {
@@ -47,19 +49,27 @@ class ThreadPool {
  private:
   using Task = void (*)(void*, int, int);
   void run(int n, Task task, void* ctx);
-  void workerLoop(int index);
+  void workerLoop();
   bool waitForTask(long seen);
+  void runChunks(long generation);
 
   std::vector<std::thread> workers_;
   std::mutex busy_;  // held by the one caller that owns the pool right now
   // The task of the current generation; written by the owner before it
-  // bumps generation_ (release), read by workers after they see it (acquire).
+  // publishes the generation in claims_ (release), read by a thread only
+  // after it has claimed a chunk of that generation (acquire).
   Task task_ = nullptr;
   void* ctx_ = nullptr;
   int n_ = 0;
-  std::atomic<long> generation_{0};
-  std::atomic<int> pending_{0};
+  int parts_ = 0;
+  // (generation << 32) | next unclaimed chunk: a chunk is claimed by a
+  // compare-exchange that also checks the generation, so a late worker can
+  // never run a chunk of a task that has already finished.
+  std::atomic<unsigned long long> claims_{0};
+  std::atomic<int> done_{0};  // chunks of the current generation finished
+  std::atomic<long> generation_{0};  // wakes the workers
   std::atomic<bool> stop_{false};
+  bool spin_ = true;  // false when the pool has more threads than cores
   // Sleeping workers wait here; the owner takes the mutex after bumping the
   // generation so that a worker about to sleep cannot miss the wake-up.
   std::mutex sleepMutex_;
