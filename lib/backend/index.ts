@@ -82,8 +82,11 @@ export function getBackend(): BackendName {
 }
 
 /**
- * Sets the number of threads of the native kernels (OpenBLAS and the gate
- * math), process-wide. The TS backend is single-threaded and ignores it.
+ * Sets the number of threads of the native kernels, process-wide: the
+ * addon's own pool runs the matrix products (OpenBLAS is called on one thread
+ * per block) and the gate math. The default is OpenBLAS's thread count when
+ * the addon loads (`OPENBLAS_NUM_THREADS` or the number of cores). The TS
+ * backend is single-threaded and ignores it.
  */
 export function setNumThreads(n: number): void {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) {
