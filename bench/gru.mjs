@@ -63,10 +63,10 @@ const SHAPES = {
   L: { B: 64, T: 50, I: 512, H: 512 },
   // Latency: one sequence.
   D1: { B: 1, T: 50, I: 512, H: 512 },
-  // Wide layer, small batch (not run by default).
+  // Wide layer, small batch.
   D2: { B: 16, T: 25, I: 1024, H: 1024 },
 };
-const DEFAULT_SHAPES = ['S', 'M', 'L', 'D1'];
+const DEFAULT_SHAPES = ['S', 'M', 'L', 'D1', 'D2'];
 /** Interleaved rounds of the peer comparison (--rounds). */
 const DEFAULT_ROUNDS = 3;
 const THREADS = [1, 2];
@@ -78,7 +78,7 @@ const VARIANT_SHAPE = 'M';
 
 function usage(code) {
   console.log(
-    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L,D1] [--backends native,js] [--no-unset] [--variants | --no-variants] [--peers | --no-peers] [--rounds N] [--json FILE] [--svg FILE] [--markdown]\n' +
+    'usage: node bench/gru.mjs [--quick] [--shapes S,M,L,D1,D2] [--backends native,js] [--no-unset] [--variants | --no-variants] [--peers | --no-peers] [--rounds N] [--json FILE] [--svg FILE] [--markdown]\n' +
       '  --quick        shape S only (no layer-variants table; peers in 1 round)\n' +
       `  --shapes LIST  comma-separated subset of ${Object.keys(SHAPES).join(',')} (default ${DEFAULT_SHAPES.join(',')})\n` +
       '  --backends     comma-separated subset of native,js (default both)\n' +

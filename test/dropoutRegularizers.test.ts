@@ -4,7 +4,7 @@
  * regularizationLoss, its gradient in getGradients), on both backends.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GRU, LSTM, setBackend, tensor, type Tensor } from '../lib/index.js';
+import { GRU, LSTM, getNumThreads, setBackend, setNumThreads, tensor, type Tensor } from '../lib/index.js';
 import { toleranceRatio } from './helpers/golden.js';
 import { rng, uniform } from './helpers/random.js';
 
@@ -170,6 +170,33 @@ describe('recurrent dropout', () => {
       results.push({ out, dx: r.dx.dataSync(), grads: layer.getGradients().map((g) => g.dataSync()) });
       const inference = ((await layer.apply(x, { mask })) as Tensor<'float32'>).dataSync();
       expect(Array.from(inference)).not.toEqual(Array.from(out));
+    }
+    const [js, nat] = results;
+    expect(toleranceRatio(nat.out, js.out, 1e-5, 1e-4)).toBeLessThanOrEqual(1);
+    expect(toleranceRatio(nat.dx, js.dx, 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+    nat.grads.forEach((g, i) => expect(toleranceRatio(g, js.grads[i], 1e-4, 1e-3), `grad ${i}`).toBeLessThanOrEqual(1));
+  });
+
+  // Wide enough that the native kernels split every GEMM and the gate math
+  // over two threads.
+  it.each([true, false])('GRU (resetAfter=%s) wide, on 2 threads: native and TS agree with recurrentDropout and a mask', async (resetAfter) => {
+    const Bw = 8, Tw = 5, Iw = 7, Hw = 160;
+    const maskBits = Array.from({ length: Bw * Tw }, (_, i) => ((i * 7) % 5 === 0 ? 0 : 1));
+    const results = [];
+    const threadsBefore = getNumThreads();
+    setNumThreads(2);
+    try {
+      for (const backendName of ['js', 'native'] as const) {
+        setBackend(backendName);
+        const layer = new GRU({ units: Hw, resetAfter, recurrentDropout: 0.3, seed: 23, returnSequences: true });
+        const x = tensor(uniform(Bw * Tw * Iw, 1, rng(10)), [Bw, Tw, Iw]);
+        const mask = tensor(maskBits, [Bw, Tw], 'bool');
+        const out = ((await layer.apply(x, { mask, training: true })) as Tensor<'float32'>).dataSync();
+        const r = await layer.backward(tensor(uniform(Bw * Tw * Hw, 1, rng(11)), [Bw, Tw, Hw]));
+        results.push({ out, dx: r.dx.dataSync(), grads: layer.getGradients().map((g) => g.dataSync()) });
+      }
+    } finally {
+      setNumThreads(threadsBefore);
     }
     const [js, nat] = results;
     expect(toleranceRatio(nat.out, js.out, 1e-5, 1e-4)).toBeLessThanOrEqual(1);
