@@ -2,7 +2,9 @@
  * The predict job: streams an input file (JSON Lines or CSV), runs the
  * model on batches of rows, and writes one JSON line per input row, in
  * input order, to the output. Memory stays bounded whatever the file size
- * (one chunk of input and one batch at a time).
+ * (one chunk of input and two batches at a time: the model computes one
+ * block while the main thread parses the next and writes the previous, so
+ * the forward, off the main thread, overlaps the parsing and writing).
  *
  * Restartable: the output is its own progress record (see output.ts); a
  * re-run after a kill cuts a partial last line and continues with the next
@@ -20,7 +22,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { tensor, type Tensor } from '../../tensor.js';
+import { float32Tensor, type Tensor } from '../../tensor.js';
 import { atomicWriteFile } from '../../io/atomicWrite.js';
 import type { LayersModel } from '../../models/layersModel.js';
 import { JobError, UsageError } from '../errors.js';
@@ -65,6 +67,16 @@ export interface PredictJobResult {
 interface Pending {
   lineNo: number;
   row: Row;
+}
+
+/** A block of rows parsed and ready for the model. */
+interface Prepared {
+  rows: Pending[];
+  /** The first bad row in the output range, when the job stops at one. */
+  fatal: Pending | undefined;
+  groups: BatchGroup[];
+  /** Byte offset just past the block's last line (progress). */
+  end: number;
 }
 
 function say(quiet: boolean, message: string): void {
@@ -186,15 +198,24 @@ export async function runPredictJob(o: PredictJobOptions): Promise<PredictJobRes
       lastSync = Date.now();
     }
   };
-  /** Predicts one block and writes the rows of it that are in the output range (up to a fatal bad row). */
-  const processBlock = async (block: Array<{ lineNo: number; text: string }>): Promise<void> => {
+  const inRange = (p: Pending): boolean => p.lineNo >= firstOut && p.lineNo <= lastOut;
+  /** Parses one block (lines of the same block of B rows) for the model. */
+  const prepare = (block: Array<{ lineNo: number; text: string }>, end: number): Prepared => {
     const rows: Pending[] = block.map((b) => ({ lineNo: b.lineNo, row: reader.read(b.text) }));
-    const inRange = (p: Pending): boolean => p.lineNo >= firstOut && p.lineNo <= lastOut;
     const fatal = o.skipBad ? undefined : rows.find((p) => inRange(p) && !p.row.ok);
-    const results = await predictBatch(model, reader, rows);
+    return { rows, fatal, groups: groupRows(reader, rows), end };
+  };
+  /** Writes the rows of a computed block that are in the output range (up to a fatal bad row). */
+  const write = async (block: Prepared, outputs: GroupOutput[]): Promise<void> => {
+    const results: Array<Record<string, unknown> | undefined> = new Array(block.rows.length);
+    block.groups.forEach((g, j) => {
+      const { data, width } = outputs[j]!;
+      g.rows.forEach((r, i) => (results[r.k] = reader.result(r.row, data, i * width, width)));
+    });
+    const { fatal } = block;
     const lines: string[] = [];
     const rejected: string[] = [];
-    rows.forEach((p, k) => {
+    block.rows.forEach((p, k) => {
       if (!inRange(p) || (fatal && p.lineNo >= fatal.lineNo)) return;
       const r = p.row;
       const id = r.id !== undefined ? { id: r.id } : {};
@@ -217,6 +238,25 @@ export async function runPredictJob(o: PredictJobOptions): Promise<PredictJobRes
       );
     }
     await sync(false);
+    progress.update(block.end, done + written);
+  };
+
+  // A pipeline of two blocks: while the model computes block k off the main
+  // thread (on the addon's worker), the main thread writes block k-1 and
+  // reads and parses block k+1. `running` is the block being computed.
+  let running = null as { block: Prepared; outputs: Promise<GroupOutput[]> } | null;
+  /** Waits for the running block, starts `next` (null: none) on the model, then writes the finished block. */
+  const advance = async (next: Prepared | null): Promise<void> => {
+    const finished = running;
+    running = null;
+    const outputs = finished ? await finished.outputs : [];
+    // A block with a fatal bad row is the last one written.
+    if (next && !finished?.block.fatal) {
+      running = { block: next, outputs: predictGroups(model, next.groups) };
+      // Its error surfaces when it is awaited (advance or finally), never as an unhandled rejection.
+      running.outputs.catch(() => undefined);
+    }
+    if (finished) await write(finished.block, outputs);
   };
 
   let interrupted = false;
@@ -227,10 +267,11 @@ export async function runPredictJob(o: PredictJobOptions): Promise<PredictJobRes
       if (line.lineNo < readFrom) continue;
       const bi = blockOf(line.lineNo);
       if (bi !== blockIndex && block.length > 0) {
-        await processBlock(block);
+        await advance(prepare(block, lastEnd));
         block = [];
-        progress.update(lastEnd, done + written);
         if (stopRequested) {
+          // Finish the block being computed, then stop.
+          await advance(null);
           interrupted = true;
           break;
         }
@@ -240,9 +281,14 @@ export async function runPredictJob(o: PredictJobOptions): Promise<PredictJobRes
       lastLine = line.lineNo;
       lastEnd = line.end;
     }
-    if (!interrupted && block.length > 0) await processBlock(block);
+    if (!interrupted) {
+      if (block.length > 0) await advance(prepare(block, lastEnd));
+      await advance(null);
+    }
     await sync(true);
   } finally {
+    // After an error: let a block still being computed finish before closing.
+    await running?.outputs.catch(() => undefined);
     progress.stop();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -271,34 +317,53 @@ export async function runPredictJob(o: PredictJobOptions): Promise<PredictJobRes
   return { written, resumed: done, bad, seconds, complete: true, record: finished };
 }
 
+/** The good rows of a block with the same number of steps: one model input. */
+interface BatchGroup {
+  /** Each row's index in the block, and the row. */
+  rows: Array<{ k: number; row: GoodRow }>;
+  input: Tensor;
+}
+
+/** The model's output for a group: `width` values per row. */
+interface GroupOutput {
+  data: Float32Array;
+  width: number;
+}
+
 /**
- * Runs the model on the good rows of a batch, one call per sequence length
- * (no padding). A row's result then never depends on which rows share its
- * batch: the native kernels give bit-identical results for a row whatever
- * the batch size, but padding to another row's length changes the last
- * bits. That is what makes a resumed run, or shards joined by merge,
+ * The good rows of a block grouped by sequence length, one model input per
+ * length (no padding). A row's result then never depends on which rows
+ * share its batch: the native kernels give bit-identical results for a row
+ * whatever the batch size, but padding to another row's length changes the
+ * last bits. That is what makes a resumed run, or shards joined by merge,
  * byte-identical to one uninterrupted run.
- * Returns the output fields per row (undefined for bad rows).
  */
-async function predictBatch(model: LayersModel, reader: RowReader, batch: Pending[]): Promise<Array<Record<string, unknown> | undefined>> {
-  const results: Array<Record<string, unknown> | undefined> = new Array(batch.length);
-  const groups = new Map<number, Array<{ k: number; row: GoodRow }>>();
+function groupRows(reader: RowReader, batch: Pending[]): BatchGroup[] {
+  const byLength = new Map<number, Array<{ k: number; row: GoodRow }>>();
   batch.forEach((p, k) => {
     if (!p.row.ok) return;
     const T = p.row.steps;
-    let g = groups.get(T);
-    if (!g) groups.set(T, (g = []));
+    let g = byLength.get(T);
+    if (!g) byLength.set(T, (g = []));
     g.push({ k, row: p.row });
   });
   const F = reader.features;
-  for (const [T, rows] of groups) {
+  const groups: BatchGroup[] = [];
+  for (const [T, rows] of byLength) {
     const x = new Float32Array(rows.length * T * F);
     rows.forEach((g, i) => x.set(g.row.values, i * T * F));
-    const input = reader.tokenIds ? tensor(x, [rows.length, T]) : tensor(x, [rows.length, T, F]);
-    const y = (await model.predict(input, { batchSize: rows.length })) as Tensor;
-    const width = y.shape[y.shape.length - 1] as number;
-    const data = y.dataSync() as Float32Array;
-    rows.forEach((g, i) => (results[g.k] = reader.result(g.row, data, i * width, width)));
+    // float32Tensor takes x as it is (tensor() would copy it value by value).
+    groups.push({ rows, input: float32Tensor(x, reader.tokenIds ? [rows.length, T] : [rows.length, T, F]) });
   }
-  return results;
+  return groups;
+}
+
+/** Runs the model on each group in turn (one predict call per group). */
+async function predictGroups(model: LayersModel, groups: BatchGroup[]): Promise<GroupOutput[]> {
+  const outputs: GroupOutput[] = [];
+  for (const g of groups) {
+    const y = (await model.predict(g.input, { batchSize: g.rows.length })) as Tensor;
+    outputs.push({ data: y.dataSync() as Float32Array, width: y.shape[y.shape.length - 1] as number });
+  }
+  return outputs;
 }

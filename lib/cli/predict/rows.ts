@@ -101,6 +101,10 @@ export class RowReader {
   }
 
   private readCsv(text: string): Row {
+    if (this.prep.task !== 'text' && this.idColumn <= 0 && !text.includes('"')) {
+      const row = this.readCsvNumbers(text);
+      if (row) return row;
+    }
     let fields: string[];
     try {
       fields = parseCsvLine(text);
@@ -117,6 +121,40 @@ export class RowReader {
     let end = values.length;
     while (end > 0 && values[end - 1] === '') end--;
     return this.fromSequence(sequenceFromFields(values.slice(0, end), this.features, this.idColumn === 0 ? 2 : 1), id);
+  }
+
+  /**
+   * readCsv's fast path for a row of plain numbers after an optional id in
+   * the first column: in brackets it is a JSON array, and JSON.parse reads
+   * it about 2.5x faster than Number() field by field (CSV parsing was the
+   * job's bottleneck). Anything else (an empty field, a number JSON does
+   * not write such as `.5`, text, a count that is not whole steps) gives
+   * null and goes the general way, which says what is wrong.
+   */
+  private readCsvNumbers(text: string): Row | null {
+    let id: string | undefined;
+    let body = text;
+    if (this.idColumn === 0) {
+      const comma = text.indexOf(',');
+      if (comma < 0) return null;
+      id = text.slice(0, comma).trim();
+      body = text.slice(comma + 1);
+    }
+    let list: unknown[];
+    try {
+      list = JSON.parse(`[${body}]`) as unknown[];
+    } catch {
+      return null;
+    }
+    const F = this.features;
+    if (list.length === 0 || list.length % F !== 0) return null;
+    const values = new Float32Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+      values[i] = v;
+    }
+    return this.fromSequence({ values, steps: list.length / F, features: F }, id);
   }
 
   private fromText(text: string, id: unknown): Row {
