@@ -5,7 +5,7 @@
  * across threads; every option combination appears.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { GRU, LSTM, setBackend, setNumThreads, tensor, type GateActivation, type CandidateActivation, type Tensor } from '../lib/index.js';
+import { GRU, LSTM, SimpleRNN, setBackend, setNumThreads, tensor, type GateActivation, type CandidateActivation, type Tensor } from '../lib/index.js';
 import { toleranceRatio } from './helpers/golden.js';
 import { rng, uniform } from './helpers/random.js';
 
@@ -165,5 +165,28 @@ describe('native and TS backends agree with masks', () => {
     expect(row(4, 6)).toEqual(row(4, 0));
     // dx at masked steps is 0: the step was not read.
     expect(Array.from(nat.dx.subarray((1 * T + 2) * I, (1 * T + 3) * I)).every((v) => v === 0)).toBe(true);
+  });
+
+  // Inference with returnSequences: false asks the kernel for the last
+  // states only (lastOnly); they must be what the full sequence ends with.
+  it.each(['gru', 'gru-v1', 'lstm', 'simpleRnn'] as const)('%s: inference without the sequence gives the last states of the full one', async (cell) => {
+    for (const backendName of ['native', 'js'] as const) {
+      setBackend(backendName);
+      const make = (returnSequences: boolean) => {
+        const args = { units: H, returnSequences, returnState: true, seed: 5 };
+        return cell === 'lstm' ? new LSTM(args) : cell === 'simpleRnn' ? new SimpleRNN(args) : new GRU({ ...args, resetAfter: cell === 'gru' });
+      };
+      const x = tensor(uniform(B * T * I, 1, rng(31)), [B, T, I]);
+      const mask = tensor(maskRows.flat(), [B, T], 'bool');
+      const seq = (await make(true).apply(x, { mask })) as Tensor<'float32'>[];
+      const last = (await make(false).apply(x, { mask })) as Tensor<'float32'>[];
+      expect(last[0].shape, backendName).toEqual([B, H]);
+      // The states are the same; the output is the last state, with rows
+      // that never saw a step zeroed (Keras).
+      last.slice(1).forEach((s, k) => expect(s.dataSync(), `${backendName} state ${k}`).toEqual(seq[k + 1].dataSync()));
+      const want = seq[1].dataSync().slice();
+      want.fill(0, 3 * H, 4 * H);
+      expect(last[0].dataSync(), `${backendName} output`).toEqual(want);
+    }
   });
 });

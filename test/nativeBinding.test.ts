@@ -482,6 +482,25 @@ describe.skipIf(!loaded)(
         }
       });
 
+      it('lastOnly gives the last states (B, H), equal to the last step of the full output; h0 with no steps', async () => {
+        const full = await addon.gruForward({ ...forwardArgs(D), training: false });
+        const last = await addon.gruForward({ ...forwardArgs(D), training: false, lastOnly: true });
+        expect(last.cache).toBeUndefined();
+        const { B, T, H } = D;
+        const want = new Float32Array(B * H);
+        for (let b = 0; b < B; b++) want.set(full.output.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
+        expect(last.output).toEqual(want);
+        const none = await addon.gruForward({ ...forwardArgs({ ...D, T: 0 }), training: false, lastOnly: true });
+        expect(none.output).toEqual(forwardArgs(D).h0);
+        // Absent, null and false mean the whole sequence.
+        for (const lastOnly of [undefined, null, false]) expect((await addon.gruForward({ ...forwardArgs(D), training: false, lastOnly })).output).toEqual(full.output);
+      });
+
+      it('throws a TypeError for lastOnly with training, or not a boolean', () => {
+        expectSyncThrow(() => addon.gruForward({ ...forwardArgs(D), training: true, lastOnly: true }), TypeError, /^lastOnly is for inference/);
+        for (const bad of [1, 'yes', {}]) expectSyncThrow(() => addon.gruForward({ ...forwardArgs(D), training: false, lastOnly: bad }), TypeError, /^lastOnly must be a boolean/);
+      });
+
       it('throws a TypeError when training is not a real boolean', () => {
         for (const bad of NOT_BOOLEAN) {
           expectSyncThrow(() => call(withField(forwardArgs(D), 'training', bad)), TypeError, /^training must be a boolean/);

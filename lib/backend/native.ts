@@ -37,7 +37,7 @@ type Handle = object;
 /** What the addon exports (native/binding/addon.cpp). */
 interface Addon {
   createGruWeights(args: { inputSize: number; units: number; resetAfter: boolean; kernel: Float32Array; recurrentKernel: Float32Array; inputBias: Float32Array | null; recurrentBias: Float32Array | null }): Handle;
-  gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; mask: Uint8Array | null; recurrentScale: Float32Array | null; training: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
+  gruForward(args: { weights: Handle; batch: number; steps: number; activation: number; recurrentActivation: number; x: Float32Array; h0: Float32Array; mask: Uint8Array | null; recurrentScale: Float32Array | null; training: boolean; lastOnly: boolean }): Promise<{ output: Float32Array; cache?: Handle }>;
   gruBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<GruGradients>;
   createLstmWeights(args: { inputSize: number; units: number; kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null }): Handle;
   lstmForward(args: {
@@ -52,6 +52,7 @@ interface Addon {
     mask: Uint8Array | null;
     recurrentScale: Float32Array | null;
     training: boolean;
+    lastOnly: boolean;
   }): Promise<{ output: Float32Array; c: Float32Array; cache?: Handle }>;
   lstmBackward(args: { cache: Handle; dOutput: Float32Array | null; dh: Float32Array | null; dc: Float32Array | null }): Promise<LstmGradients>;
   createRnnWeights(args: { inputSize: number; units: number; kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null }): Handle;
@@ -65,6 +66,7 @@ interface Addon {
     mask: Uint8Array | null;
     recurrentScale: Float32Array | null;
     training: boolean;
+    lastOnly: boolean;
   }): Promise<{ output: Float32Array; cache?: Handle }>;
   simpleRnnBackward(args: { cache: Handle; dOutput: Float32Array | null; dLast: Float32Array | null }): Promise<RnnGradients>;
   sgemm(args: SgemmArgs): void;
@@ -242,7 +244,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
 
   return {
     name: 'native',
-    async gruForward(spec, p, x, h0, mask, recurrentScale, training) {
+    async gruForward(spec, p, x, h0, mask, recurrentScale, training, lastOnly = false) {
       const r = await addon.gruForward({
         weights: weightsOf(spec, p),
         batch: spec.batch,
@@ -254,6 +256,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         mask,
         recurrentScale,
         training,
+        lastOnly,
       });
       const cache: NativeGruCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
       return { output: r.output, cache };
@@ -270,7 +273,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         dRecurrentBias: p.recurrentBias ? g.dRecurrentBias ?? new Float32Array(3 * spec.units) : null,
       };
     },
-    async lstmForward(spec, p, x, h0, c0, mask, recurrentScale, training) {
+    async lstmForward(spec, p, x, h0, c0, mask, recurrentScale, training, lastOnly = false) {
       const r = await addon.lstmForward({
         weights: lstmWeightsOf(spec, p),
         batch: spec.batch,
@@ -283,6 +286,7 @@ export function nativeBackend(addon: Addon): KernelBackend {
         mask,
         recurrentScale,
         training,
+        lastOnly,
       });
       const cache: NativeLstmCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
       return { output: r.output, c: r.c, cache };
@@ -292,8 +296,8 @@ export function nativeBackend(addon: Addon): KernelBackend {
       const g = await addon.lstmBackward({ cache: (forward.cache as NativeLstmCache).handle, dOutput, dh, dc });
       return { ...g, dBias: p.bias ? g.dBias : null };
     },
-    async simpleRnnForward(spec, p, x, h0, mask, recurrentScale, training) {
-      const r = await addon.simpleRnnForward({ weights: rnnWeightsOf(spec, p), batch: spec.batch, steps: spec.steps, activation: ACTIVATION_CODE[spec.activation], x, h0, mask, recurrentScale, training });
+    async simpleRnnForward(spec, p, x, h0, mask, recurrentScale, training, lastOnly = false) {
+      const r = await addon.simpleRnnForward({ weights: rnnWeightsOf(spec, p), batch: spec.batch, steps: spec.steps, activation: ACTIVATION_CODE[spec.activation], x, h0, mask, recurrentScale, training, lastOnly });
       const cache: NativeRnnCache | null = r.cache ? { backend: 'native', handle: r.cache } : null;
       return { output: r.output, cache };
     },

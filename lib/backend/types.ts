@@ -200,7 +200,10 @@ export interface KernelBackend {
    * `mask` (B, T), nullable: 1 = read the step, 0 = skip it (the state
    * carries over and the output repeats it). `recurrentScale` (B, H),
    * nullable: recurrent dropout, multiplying h_{t-1} where it enters the
-   * recurrent matmul.
+   * recurrent matmul. `lastOnly` (inference only, steps > 0): `output` is
+   * the last state (B, H) instead of every state (B, T, H); the kernel
+   * keeps the sequence in scratch memory it reuses (returnSequences: false).
+   * The same holds for lstmForward and simpleRnnForward.
    */
   gruForward(
     spec: GruSpec,
@@ -210,6 +213,7 @@ export interface KernelBackend {
     mask: Uint8Array | null,
     recurrentScale: Float32Array | null,
     training: boolean,
+    lastOnly?: boolean,
   ): Promise<GruForwardResult>;
   /** dOutput (B,T,H) and dLast (B,H): gradients w.r.t. the output and the last state (each nullable). */
   gruBackward(spec: GruSpec, params: GruParams, forward: GruForwardResult, dOutput: Float32Array | null, dLast: Float32Array | null): Promise<GruGradients>;
@@ -222,6 +226,7 @@ export interface KernelBackend {
     mask: Uint8Array | null,
     recurrentScale: Float32Array | null,
     training: boolean,
+    lastOnly?: boolean,
   ): Promise<LstmForwardResult>;
   /** dOutput (B,T,H), dh and dc (B,H): gradients w.r.t. the output and the last states (each nullable). */
   lstmBackward(
@@ -240,6 +245,7 @@ export interface KernelBackend {
     mask: Uint8Array | null,
     recurrentScale: Float32Array | null,
     training: boolean,
+    lastOnly?: boolean,
   ): Promise<RnnForwardResult>;
   simpleRnnBackward(spec: RnnSpec, params: RnnParams, forward: RnnForwardResult, dOutput: Float32Array | null, dLast: Float32Array | null): Promise<RnnGradients>;
   sgemm(args: SgemmArgs): void;

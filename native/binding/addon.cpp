@@ -295,6 +295,31 @@ GruShape readShape(const Args& a, const GruWeightsData& w) {
   return s;
 }
 
+// lastOnly (optional boolean): inference that needs only the last state
+// (returnSequences: false). The kernel still writes every state (step t
+// reads step t-1), but into scratch that goes back to the block cache when
+// the call ends; JavaScript gets the (B, H) last states.
+bool readLastOnly(const Args& a, bool training) {
+  if (a.absent("lastOnly")) return false;
+  bool lastOnly = a.boolean("lastOnly");
+  if (lastOnly && training) throw Napi::TypeError::New(a.env(), "lastOnly is for inference: training must be false");
+  return lastOnly;
+}
+
+// Where a forward writes its (B, T, H) states.
+SharedFloats sequenceBuffer(size_t n, bool lastOnly) { return lastOnly ? std::make_shared<Floats>(n) : heldFloats(n); }
+
+// output[b, T-1] for each b (h0 when there are no steps): the states after
+// the last step, (B, H).
+SharedFloats lastStates(const Floats& output, const Floats& h0, size_t B, size_t T, size_t H) {
+  SharedFloats last = heldFloats(B * H);
+  for (size_t b = 0; b < B; b++) {
+    const float* from = T == 0 ? h0.data() + b * H : output.data() + (b * T + T - 1) * H;
+    std::copy(from, from + H, last->data() + b * H);
+  }
+  return last;
+}
+
 // Resolves a promise with whatever OnOK builds.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -310,7 +335,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
-// gruForward({weights, batch, steps, activation, recurrentActivation, x, h0, mask?, recurrentScale?, training})
+// gruForward({weights, batch, steps, activation, recurrentActivation, x, h0, mask?, recurrentScale?, training, lastOnly?})
 //   -> Promise<{output: Float32Array (B,T,H), cache: handle | undefined}>
 class GruForwardWorker : public PromiseWorker {
  public:
@@ -320,6 +345,7 @@ class GruForwardWorker : public PromiseWorker {
     cache_->shape = readShape(a, *cache_->weights);
     cache_->options = readOptions(a, *cache_->weights);
     training_ = a.boolean("training");
+    lastOnly_ = readLastOnly(a, training_);
     const size_t B = cache_->shape.batch, T = cache_->shape.steps, I = cache_->shape.inputSize, H = cache_->shape.units;
     cache_->x = a.copy("x", B * T * I, false);
     cache_->h0 = a.copy("h0", B * H, false);
@@ -330,7 +356,7 @@ class GruForwardWorker : public PromiseWorker {
   void Execute() override {
     GruCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
-    c.output = heldFloats(B * T * H);
+    c.output = sequenceBuffer(B * T * H, lastOnly_);
     GruCache activations;
     if (training_) {
       c.gates = heldFloats(B * T * 3 * H);
@@ -340,6 +366,7 @@ class GruForwardWorker : public PromiseWorker {
     }
     gruForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
                floatData(c.rscale), c.output->data(), training_ ? &activations : nullptr);
+    if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
 
  protected:
@@ -352,6 +379,7 @@ class GruForwardWorker : public PromiseWorker {
  private:
   CachePtr cache_;
   bool training_ = false;
+  bool lastOnly_ = false;
 };
 
 // gruBackward({cache, dOutput, dLast}) -> Promise<{dx, dh0, dKernel,
@@ -403,7 +431,7 @@ class GruBackwardWorker : public PromiseWorker {
 };
 
 Napi::Value GruForward(const Napi::CallbackInfo& info) {
-  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "mask", "recurrentScale", "training"});
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "mask", "recurrentScale", "training", "lastOnly"});
   auto* worker = new GruForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();
@@ -460,7 +488,7 @@ struct LstmCacheData {
 };
 using LstmCachePtr = std::shared_ptr<LstmCacheData>;
 
-// lstmForward({weights, batch, steps, activation, recurrentActivation, x, h0, c0, mask?, recurrentScale?, training})
+// lstmForward({weights, batch, steps, activation, recurrentActivation, x, h0, c0, mask?, recurrentScale?, training, lastOnly?})
 //   -> Promise<{output (B,T,H), c (B,H), cache?}>
 class LstmForwardWorker : public PromiseWorker {
  public:
@@ -479,6 +507,7 @@ class LstmForwardWorker : public PromiseWorker {
     cache_->options.activation = static_cast<Activation>(a.integer("activation", 0, 3));
     cache_->options.recurrentActivation = static_cast<GateActivation>(a.integer("recurrentActivation", 0, 2));
     training_ = a.boolean("training");
+    lastOnly_ = readLastOnly(a, training_);
     const size_t B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
     cache_->x = a.copy("x", B * T * I, false);
     cache_->h0 = a.copy("h0", B * H, false);
@@ -490,7 +519,7 @@ class LstmForwardWorker : public PromiseWorker {
   void Execute() override {
     LstmCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
-    c.output = heldFloats(B * T * H);
+    c.output = sequenceBuffer(B * T * H, lastOnly_);
     cLast_ = heldFloats(B * H);
     LstmCache activations;
     if (training_) {
@@ -501,6 +530,7 @@ class LstmForwardWorker : public PromiseWorker {
     }
     lstmForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
                 floatData(c.rscale), c.output->data(), cLast_->data(), training_ ? &activations : nullptr);
+    if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
 
  protected:
@@ -515,6 +545,7 @@ class LstmForwardWorker : public PromiseWorker {
   LstmCachePtr cache_;
   SharedFloats cLast_;
   bool training_ = false;
+  bool lastOnly_ = false;
 };
 
 // lstmBackward({cache, dOutput, dh, dc}) -> Promise<{dx, dh0, dc0, dKernel,
@@ -567,7 +598,7 @@ class LstmBackwardWorker : public PromiseWorker {
 };
 
 Napi::Value LstmForward(const Napi::CallbackInfo& info) {
-  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "c0", "mask", "recurrentScale", "training"});
+  Args a(info, {"weights", "batch", "steps", "activation", "recurrentActivation", "x", "h0", "c0", "mask", "recurrentScale", "training", "lastOnly"});
   auto* worker = new LstmForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();
@@ -624,7 +655,7 @@ struct RnnCacheData {
 };
 using RnnCachePtr = std::shared_ptr<RnnCacheData>;
 
-// simpleRnnForward({weights, batch, steps, activation, x, h0, mask?, recurrentScale?, training})
+// simpleRnnForward({weights, batch, steps, activation, x, h0, mask?, recurrentScale?, training, lastOnly?})
 //   -> Promise<{output (B,T,H), cache?}>
 class RnnForwardWorker : public PromiseWorker {
  public:
@@ -642,6 +673,7 @@ class RnnForwardWorker : public PromiseWorker {
     }
     cache_->activation = static_cast<Activation>(a.integer("activation", 0, 3));
     training_ = a.boolean("training");
+    lastOnly_ = readLastOnly(a, training_);
     const size_t B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
     cache_->x = a.copy("x", B * T * I, false);
     cache_->h0 = a.copy("h0", B * H, false);
@@ -651,9 +683,11 @@ class RnnForwardWorker : public PromiseWorker {
 
   void Execute() override {
     RnnCacheData& c = *cache_;
-    c.output = heldFloats(static_cast<size_t>(c.shape.batch) * c.shape.steps * c.shape.units);
+    const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
+    c.output = sequenceBuffer(B * T * H, lastOnly_);
     simpleRnnForward(c.shape, c.activation, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
                      floatData(c.rscale), c.output->data());
+    if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
 
  protected:
@@ -666,6 +700,7 @@ class RnnForwardWorker : public PromiseWorker {
  private:
   RnnCachePtr cache_;
   bool training_ = false;
+  bool lastOnly_ = false;
 };
 
 // simpleRnnBackward({cache, dOutput, dLast}) -> Promise<{dx, dh0, dKernel, dRecurrentKernel, dBias?}>
@@ -711,7 +746,7 @@ class RnnBackwardWorker : public PromiseWorker {
 };
 
 Napi::Value SimpleRnnForward(const Napi::CallbackInfo& info) {
-  Args a(info, {"weights", "batch", "steps", "activation", "x", "h0", "mask", "recurrentScale", "training"});
+  Args a(info, {"weights", "batch", "steps", "activation", "x", "h0", "mask", "recurrentScale", "training", "lastOnly"});
   auto* worker = new RnnForwardWorker(info.Env(), a);
   Napi::Promise p = worker->promise();
   worker->Queue();

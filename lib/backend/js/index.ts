@@ -5,15 +5,26 @@ import { gruBackward } from './gruBackward.js';
 import { gruForward } from './gruForward.js';
 import { lstmBackward } from './lstmBackward.js';
 import { lstmForward } from './lstmForward.js';
+import { lastStates } from './sequence.js';
 import { simpleRnnBackward, simpleRnnForward } from './simpleRnn.js';
 
 export const jsBackend: KernelBackend = {
   name: 'js',
-  gruForward,
+  // lastOnly: the TS kernels build the sequence anyway; the caller gets its last step.
+  async gruForward(spec, p, x, h0, mask, recurrentScale, training, lastOnly = false) {
+    const r = await gruForward(spec, p, x, h0, mask, recurrentScale, training);
+    return lastOnly ? { output: lastStates(r.output, spec.batch, spec.steps, spec.units), cache: r.cache } : r;
+  },
   gruBackward,
-  lstmForward,
+  async lstmForward(spec, p, x, h0, c0, mask, recurrentScale, training, lastOnly = false) {
+    const r = await lstmForward(spec, p, x, h0, c0, mask, recurrentScale, training);
+    return lastOnly ? { ...r, output: lastStates(r.output, spec.batch, spec.steps, spec.units) } : r;
+  },
   lstmBackward,
-  simpleRnnForward,
+  async simpleRnnForward(spec, p, x, h0, mask, recurrentScale, training, lastOnly = false) {
+    const r = await simpleRnnForward(spec, p, x, h0, mask, recurrentScale, training);
+    return lastOnly ? { output: lastStates(r.output, spec.batch, spec.steps, spec.units), cache: r.cache } : r;
+  },
   simpleRnnBackward,
   sgemm,
   // The TS caches are plain arrays: the garbage collector takes them back.

@@ -3,6 +3,13 @@
  * their C++ twin).
  */
 
+/** output (B, T, H) -> the states after the last step (B, H). */
+export function lastStates(output: Float32Array, B: number, T: number, H: number): Float32Array {
+  const last = new Float32Array(B * H);
+  for (let b = 0; b < B; b++) last.set(output.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
+  return last;
+}
+
 /** A skipped step: the state (and so the output) repeats the previous one. */
 export function carryOver(dst: Float32Array, at: number, prev: Float32Array, from: number, H: number): void {
   for (let j = 0; j < H; j++) dst[at + j] = prev[from + j];

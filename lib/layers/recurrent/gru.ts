@@ -132,11 +132,13 @@ export class GRU extends RecurrentLayer {
     const params = this.params;
     const h0 = states[0];
     const kernels = backend();
-    const forward = await kernels.gruForward(spec, params, xv, h0, steps?.read ?? null, recurrentScale, training);
+    // Inference without the sequence: the kernel hands back only the last state.
+    const lastOnly = !training && !this.returnSequences && T > 0;
+    const forward = await kernels.gruForward(spec, params, xv, h0, steps?.read ?? null, recurrentScale, training, lastOnly);
     // backward runs on the backend that made the cache, even if the user
     // switches backends in between.
     this.saved = training ? { kernels, spec, params, steps, dropoutScale, forward } : null;
-    return this.outputs(forward.output, [lastStep(forward.output, B, T, H)], steps, B, T);
+    return this.outputs(forward.output, [lastOnly ? forward.output : lastStep(forward.output, B, T, H)], steps, B, T);
   }
 
   protected async backwardFromList(dOutput: Tensor | null, dStates: Array<Tensor | null>): Promise<{ dx: Float32Tensor; dInitialState: Float32Tensor[] }> {

@@ -88,9 +88,11 @@ export class SimpleRNN extends RecurrentLayer {
     const spec: RnnSpec = { batch: B, steps: T, inputSize: I, units: H, activation: this.activation };
     const params = this.params;
     const kernels = backend();
-    const forward = await kernels.simpleRnnForward(spec, params, xv, states[0], steps?.read ?? null, recurrentScale, training);
+    // Inference without the sequence: the kernel hands back only the last state.
+    const lastOnly = !training && !this.returnSequences && T > 0;
+    const forward = await kernels.simpleRnnForward(spec, params, xv, states[0], steps?.read ?? null, recurrentScale, training, lastOnly);
     this.saved = training ? { kernels, spec, params, steps, dropoutScale, forward } : null;
-    return this.outputs(forward.output, [lastStep(forward.output, B, T, H)], steps, B, T);
+    return this.outputs(forward.output, [lastOnly ? forward.output : lastStep(forward.output, B, T, H)], steps, B, T);
   }
 
   protected async backwardFromList(dOutput: Tensor | null, dStates: Array<Tensor | null>): Promise<{ dx: Float32Tensor; dInitialState: Float32Tensor[] }> {
