@@ -18,12 +18,11 @@ constexpr size_t kHugePage = size_t(2) << 20;
 // maps fresh pages for every allocation, so the cache takes over.
 constexpr size_t kCached = size_t(64) << 10;
 
-// Cached blocks are rounded up (to 64 KiB, or to whole 2 MB huge pages for
-// the large ones) so that calls of the same shape find each other's blocks.
-size_t roundedSize(size_t bytes) {
-  size_t unit = bytes >= kHugePage ? kHugePage : kCached;
-  return (bytes + unit - 1) / unit * unit;
-}
+// Cached blocks are rounded up to 64 KiB so that calls of the same shape
+// find each other's blocks. Not to whole 2 MB pages: that would add up to
+// 2 MB of resident memory to every large block (the large ones are still
+// 2 MB aligned, so their whole 2 MB stretches can be huge pages).
+size_t roundedSize(size_t bytes) { return (bytes + kCached - 1) / kCached * kCached; }
 
 struct BlockCache {
   std::mutex mutex;
@@ -57,8 +56,8 @@ void* allocateRounded(size_t rounded) {
     return p;
 #endif
   }
-  void* p = std::aligned_alloc(kHugePage, rounded);
-  if (!p) throw std::bad_alloc();
+  void* p = nullptr;
+  if (posix_memalign(&p, kHugePage, rounded) != 0) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   madvise(p, rounded, MADV_HUGEPAGE);
 #endif

@@ -2,7 +2,9 @@
 //
 // The algorithm:
 //   1. xp (B*T, 3H) = x (B*T, I) @ kernel: the input projection of every
-//      timestep in one GEMM.
+//      timestep in one GEMM. In inference, where nothing is kept for
+//      backward, of a chunk of timesteps at a time instead (a few MB, so the
+//      projections are still in cache when their steps read them).
 //   2. for each step t: hp (B, 3H) = h_{t-1} @ rkernel (one GEMM for the
 //      three gates when resetAfter; two when not, because r multiplies h
 //      before the candidate's matmul), then the fused gate math, split across
@@ -25,6 +27,16 @@ namespace gatedrnn {
 
 namespace {
 
+// One step's rows of the input projection: row b (3H floats) at
+// base + b * stride. In training xp is the whole (B, T, 3H) cache; in
+// inference it is a chunk of a few timesteps (B, tc, 3H), so it stays in
+// cache and no (B, T, 3H) buffer is ever allocated.
+struct XpStep {
+  float* base;
+  long stride;
+  float* row(int b) const { return base + static_cast<long>(b) * stride; }
+};
+
 // Gates for rows [b0, b1) of step t, resetAfter = true. Each loop is one
 // step of the formula and vectorises; a row (3H floats) stays in L1 between
 // them.
@@ -36,12 +48,12 @@ namespace {
 //   mask (B, T)      nullable; a skipped step carries h_{t-1} over
 GATEDRNN_VECTOR_CLONES
 void gatesResetAfter(const GruShape& s, const GruOptions& o, const float* ib, const float* rb,
-                     int t, int b0, int b1, float* xp, const float* hp, const float* hPrev,
+                     int t, int b0, int b1, const XpStep& xp, const float* hp, const float* hPrev,
                      int ldh, const uint8_t* mask, float* out, float* hn) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
-    float* __restrict g = xp + row * 3 * H;
+    float* __restrict g = xp.row(b);
     const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
     const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
     float* __restrict hOut = out + row * H;
@@ -65,11 +77,11 @@ void gatesResetAfter(const GruShape& s, const GruOptions& o, const float* ib, co
 // the candidate's matmul (hIn: h_{t-1} as the matmuls see it, after
 // recurrent dropout).
 GATEDRNN_VECTOR_CLONES
-void gatesZR(const GruShape& s, const GruOptions& o, const float* ib, int t, int b0, int b1,
-             float* xp, const float* hp, const float* hPrev, int ldh, float* rh) {
-  const int H = s.units, T = s.steps;
+void gatesZR(const GruShape& s, const GruOptions& o, const float* ib, int b0, int b1,
+             const XpStep& xp, const float* hp, const float* hPrev, int ldh, float* rh) {
+  const int H = s.units;
   for (int b = b0; b < b1; b++) {
-    float* __restrict g = xp + (static_cast<long>(b) * T + t) * 3 * H;
+    float* __restrict g = xp.row(b);
     const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
     const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
     float* __restrict rhRow = rh + static_cast<long>(b) * H;
@@ -84,12 +96,12 @@ void gatesZR(const GruShape& s, const GruOptions& o, const float* ib, int t, int
 // and the new state.
 GATEDRNN_VECTOR_CLONES
 void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int t, int b0,
-                    int b1, float* xp, const float* hp, const float* hPrev, int ldh,
+                    int b1, const XpStep& xp, const float* hp, const float* hPrev, int ldh,
                     const uint8_t* mask, float* out) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
-    float* __restrict g = xp + row * 3 * H;
+    float* __restrict g = xp.row(b);
     const float* __restrict p = hp + static_cast<long>(b) * 3 * H;
     const float* __restrict h = hPrev + static_cast<long>(b) * ldh;
     float* __restrict hOut = out + row * H;
@@ -102,6 +114,16 @@ void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int
   }
 }
 
+// Timesteps per chunk of the inference input projection: about 2 MiB of
+// projections (so a chunk stays in cache between its GEMM and its steps),
+// and at least 256 GEMM rows when the sequence allows (GEMM efficiency).
+int projectionChunk(int B, int T, int H) {
+  const long perStep = static_cast<long>(B) * 3 * H * sizeof(float);
+  long steps = (2L << 20) / perStep;
+  steps = std::max(steps, (256L + B - 1) / B);
+  return static_cast<int>(std::max(1L, std::min<long>(steps, T)));
+}
+
 }  // namespace
 
 void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
@@ -109,12 +131,12 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
                 const GruCache* cache) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
   if (B == 0 || T == 0) return;
-  FloatBuffer xpScratch;
-  float* xp = cache ? cache->gates : nullptr;
-  if (!xp) {
-    xpScratch = FloatBuffer(static_cast<size_t>(B) * T * 3 * H);
-    xp = xpScratch.data();
-  }
+  // Training projects every step at once into the cache backward reads;
+  // inference projects a chunk of steps at a time (projectionChunk).
+  const int chunk = cache ? T : projectionChunk(B, T, H);
+  FloatBuffer xpScratch(cache ? 0 : static_cast<size_t>(B) * chunk * 3 * H);
+  FloatBuffer xChunk(cache || chunk == T ? 0 : static_cast<size_t>(B) * chunk * I);
+  float* xp = cache ? cache->gates : xpScratch.data();
   float* hn = cache && o.resetAfter ? cache->hnCache : nullptr;
   std::vector<float> zeros(3 * static_cast<size_t>(H), 0.0f);
   const float* ib = w.inputBias ? w.inputBias : zeros.data();
@@ -125,34 +147,53 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  parallelSgemm(Trans::No, Trans::No, B * T, 3 * H, I, 1.0f, x, I, w.kernel, 3 * H, 0.0f, xp, 3 * H);
-
-  for (int t = 0; t < T; t++) {
-    const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
-    const int ldh = t == 0 ? H : T * H;
-    // What the recurrent matmuls read: h_{t-1}, through recurrent dropout.
-    const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
-    const int ldIn = rscale ? H : ldh;
-    if (o.resetAfter) {
-      parallelSgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
-            hp.data(), 3 * H);
-      auto rows = [&](int b0, int b1) {
-        gatesResetAfter(s, o, ib, rb, t, b0, b1, xp, hp.data(), hPrev, ldh, mask, output, hn);
-      };
-      if (split) pool->parallelFor(B, rows); else rows(0, B);
+  for (int t0 = 0; t0 < T; t0 += chunk) {
+    const int tc = std::min(chunk, T - t0);
+    // xp (B, chunk, 3H) = x[:, t0:t0+tc] @ kernel. x's rows of one sequence
+    // are contiguous, so a whole-sequence chunk needs no gathering.
+    const float* xRows = x;
+    if (chunk < T) {
+      for (int b = 0; b < B; b++)
+        std::copy(x + (static_cast<long>(b) * T + t0) * I, x + (static_cast<long>(b) * T + t0 + tc) * I,
+                  xChunk.data() + static_cast<long>(b) * chunk * I);
+      xRows = xChunk.data();
+    }
+    if (tc == chunk) {
+      parallelSgemm(Trans::No, Trans::No, B * chunk, 3 * H, I, 1.0f, xRows, I, w.kernel, 3 * H, 0.0f, xp, 3 * H);
     } else {
-      parallelSgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
-            hp.data(), 3 * H);
-      auto zr = [&](int b0, int b1) {
-        gatesZR(s, o, ib, t, b0, b1, xp, hp.data(), hIn, ldIn, rh.data());
-      };
-      if (split) pool->parallelFor(B, zr); else zr(0, B);
-      parallelSgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,
-            0.0f, hp.data() + 2 * H, 3 * H);
-      auto cand = [&](int b0, int b1) {
-        gatesCandidate(s, o, ib, t, b0, b1, xp, hp.data(), hPrev, ldh, mask, output);
-      };
-      if (split) pool->parallelFor(B, cand); else cand(0, B);
+      // The last, shorter chunk: rows are still chunk apart per sequence.
+      for (int b = 0; b < B; b++)
+        parallelSgemm(Trans::No, Trans::No, tc, 3 * H, I, 1.0f, xRows + static_cast<long>(b) * chunk * I, I, w.kernel,
+                      3 * H, 0.0f, xp + static_cast<long>(b) * chunk * 3 * H, 3 * H);
+    }
+    for (int t = t0; t < t0 + tc; t++) {
+      const XpStep xs{xp + static_cast<long>(t - t0) * 3 * H, static_cast<long>(chunk) * 3 * H};
+      const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
+      const int ldh = t == 0 ? H : T * H;
+      // What the recurrent matmuls read: h_{t-1}, through recurrent dropout.
+      const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
+      const int ldIn = rscale ? H : ldh;
+      if (o.resetAfter) {
+        parallelSgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
+                      hp.data(), 3 * H);
+        auto rows = [&](int b0, int b1) {
+          gatesResetAfter(s, o, ib, rb, t, b0, b1, xs, hp.data(), hPrev, ldh, mask, output, hn);
+        };
+        if (split) pool->parallelFor(B, rows); else rows(0, B);
+      } else {
+        parallelSgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
+                      hp.data(), 3 * H);
+        auto zr = [&](int b0, int b1) {
+          gatesZR(s, o, ib, b0, b1, xs, hp.data(), hIn, ldIn, rh.data());
+        };
+        if (split) pool->parallelFor(B, zr); else zr(0, B);
+        parallelSgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,
+                      0.0f, hp.data() + 2 * H, 3 * H);
+        auto cand = [&](int b0, int b1) {
+          gatesCandidate(s, o, ib, t, b0, b1, xs, hp.data(), hPrev, ldh, mask, output);
+        };
+        if (split) pool->parallelFor(B, cand); else cand(0, B);
+      }
     }
   }
 }
