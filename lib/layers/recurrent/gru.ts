@@ -107,17 +107,24 @@ export class GRU extends RecurrentLayer {
       inputBias: w.bias ? w.bias.slice(0, 3 * H) : null,
       recurrentBias: w.bias && this.resetAfter ? w.bias.slice(3 * H, 6 * H) : null,
     };
-    this.saved = null;
+    this.dropSaved();
   }
 
+
+  /**
+   * Forgets the last training call, giving its cache's memory back to the
+   * kernels now (new weights or a new training call make it useless; the
+   * training step sets new weights after every batch).
+   */
+  private dropSaved(): void {
+    if (this.saved) this.saved.kernels.releaseCache(this.saved.forward);
+    this.saved = null;
+  }
 
   protected async run({ x, xv, states, steps, dropoutScale, recurrentScale, training }: CheckedCall): Promise<Float32Tensor | Float32Tensor[]> {
     // The previous training call's cache is no longer needed (backward pairs
     // with the latest one): hand its memory back before this call asks.
-    if (training && this.saved) {
-      this.saved.kernels.releaseCache(this.saved.forward);
-      this.saved = null;
-    }
+    if (training) this.dropSaved();
     const [B, T, I] = x.shape;
     const H = this.units;
     const spec: GruSpec = {
