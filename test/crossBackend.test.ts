@@ -168,17 +168,19 @@ describe('native and TS backends agree with masks', () => {
   });
 
   // Inference projects the inputs a chunk of timesteps at a time (about
-  // 2 MiB of projections: 10 steps here, so chunks of 10, 10 and 3); training
-  // projects all of them at once. Both must give the same states.
-  it.each([true, false])('GRU (resetAfter=%s): inference in chunks of timesteps matches training and the TS backend', async (resetAfter) => {
+  // 2 MiB of projections: 10 steps here for the GRU, so chunks of 10, 10 and
+  // 3; 8, 8 and 7 for the LSTM); training projects all of them at once. Both
+  // must give the same states.
+  it.each(['gru', 'gru-v1', 'lstm'] as const)('%s: inference in chunks of timesteps matches training and the TS backend', async (cell) => {
     const Bc = 64, Tc = 23, Ic = 5, Hc = 256;
     const rows = Array.from({ length: Bc * Tc }, (_, i) => (i % 7 === 3 ? 0 : 1));
     const run = async (backendName: 'native' | 'js', training: boolean) => {
       setBackend(backendName);
-      const layer = new GRU({ units: Hc, resetAfter, returnSequences: true, seed: 9 });
+      const layer = cell === 'lstm' ? new LSTM({ units: Hc, returnSequences: true, seed: 9 }) : new GRU({ units: Hc, resetAfter: cell === 'gru', returnSequences: true, seed: 9 });
       const x = tensor(uniform(Bc * Tc * Ic, 1, rng(41)), [Bc, Tc, Ic]);
       const h0 = tensor(uniform(Bc * Hc, 0.5, rng(42)), [Bc, Hc]);
-      return ((await layer.apply(x, { mask: tensor(rows, [Bc, Tc], 'bool'), initialState: [h0], training })) as Tensor<'float32'>).dataSync();
+      const initialState = cell === 'lstm' ? [h0, h0] : [h0];
+      return ((await layer.apply(x, { mask: tensor(rows, [Bc, Tc], 'bool'), initialState, training })) as Tensor<'float32'>).dataSync();
     };
     const inference = await run('native', false);
     expect(toleranceRatio(inference, await run('native', true), 1e-5, 1e-4), 'native training').toBeLessThanOrEqual(1);

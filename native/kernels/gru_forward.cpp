@@ -114,16 +114,6 @@ void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int
   }
 }
 
-// Timesteps per chunk of the inference input projection: about 2 MiB of
-// projections (so a chunk stays in cache between its GEMM and its steps),
-// and at least 256 GEMM rows when the sequence allows (GEMM efficiency).
-int projectionChunk(int B, int T, int H) {
-  const long perStep = static_cast<long>(B) * 3 * H * sizeof(float);
-  long steps = (2L << 20) / perStep;
-  steps = std::max(steps, (256L + B - 1) / B);
-  return static_cast<int>(std::max(1L, std::min<long>(steps, T)));
-}
-
 }  // namespace
 
 void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
@@ -133,7 +123,7 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
   if (B == 0 || T == 0) return;
   // Training projects every step at once into the cache backward reads;
   // inference projects a chunk of steps at a time (projectionChunk).
-  const int chunk = cache ? T : projectionChunk(B, T, H);
+  const int chunk = cache ? T : projectionChunk(B, T, 3 * H);
   FloatBuffer xpScratch(cache ? 0 : static_cast<size_t>(B) * chunk * 3 * H);
   FloatBuffer xChunk(cache || chunk == T ? 0 : static_cast<size_t>(B) * chunk * I);
   float* xp = cache ? cache->gates : xpScratch.data();
@@ -149,23 +139,7 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
 
   for (int t0 = 0; t0 < T; t0 += chunk) {
     const int tc = std::min(chunk, T - t0);
-    // xp (B, chunk, 3H) = x[:, t0:t0+tc] @ kernel. x's rows of one sequence
-    // are contiguous, so a whole-sequence chunk needs no gathering.
-    const float* xRows = x;
-    if (chunk < T) {
-      for (int b = 0; b < B; b++)
-        std::copy(x + (static_cast<long>(b) * T + t0) * I, x + (static_cast<long>(b) * T + t0 + tc) * I,
-                  xChunk.data() + static_cast<long>(b) * chunk * I);
-      xRows = xChunk.data();
-    }
-    if (tc == chunk) {
-      parallelSgemm(Trans::No, Trans::No, B * chunk, 3 * H, I, 1.0f, xRows, I, w.kernel, 3 * H, 0.0f, xp, 3 * H);
-    } else {
-      // The last, shorter chunk: rows are still chunk apart per sequence.
-      for (int b = 0; b < B; b++)
-        parallelSgemm(Trans::No, Trans::No, tc, 3 * H, I, 1.0f, xRows + static_cast<long>(b) * chunk * I, I, w.kernel,
-                      3 * H, 0.0f, xp + static_cast<long>(b) * chunk * 3 * H, 3 * H);
-    }
+    projectChunk(x, B, T, I, t0, tc, chunk, w.kernel, 3 * H, xChunk.data(), xp);
     for (int t = t0; t < t0 + tc; t++) {
       const XpStep xs{xp + static_cast<long>(t - t0) * 3 * H, static_cast<long>(chunk) * 3 * H};
       const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;

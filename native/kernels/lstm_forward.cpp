@@ -1,7 +1,8 @@
 // LSTM forward over a whole sequence (shapes and formulas in lstm.h), the
-// same plan as the GRU: one GEMM for the input projection of every step, one
-// GEMM per step for the four gates' recurrent part, then branch-free gate
-// loops split across batch rows. h_{t-1} is read in place from output.
+// same plan as the GRU: one GEMM for the input projection of every step (of
+// a chunk of steps at a time in inference), one GEMM per step for the four
+// gates' recurrent part, then branch-free gate loops split across batch
+// rows. h_{t-1} is read in place from output.
 #include <algorithm>
 #include <vector>
 
@@ -18,7 +19,8 @@ namespace gatedrnn {
 namespace {
 
 // Gates and states for rows [b0, b1) of step t.
-//   xp    (B, T, 4H)  in: x W; out: i | f | g | o
+//   xp    step t's row of batch row b at xp + b * xpStride (4H floats):
+//         in: x W; out: i | f | g | o
 //   hp    (B, 4H)     h_{t-1} U
 //   cPrev             c_{t-1}, row stride ldc
 //   cOut              c_t, row stride ldcOut
@@ -27,12 +29,12 @@ namespace {
 //   mask  (B, T)      nullable; a skipped step carries h and c over
 GATEDRNN_VECTOR_CLONES
 void lstmGates(const LstmShape& s, const LstmOptions& o, const float* bias, int t, int b0, int b1,
-               float* xp, const float* hp, const float* hPrev, int ldh, const float* cPrev, int ldc,
+               float* xp, long xpStride, const float* hp, const float* hPrev, int ldh, const float* cPrev, int ldc,
                float* cOut, int ldcOut, const uint8_t* mask, float* out, float* act) {
   const int H = s.units, T = s.steps;
   for (int b = b0; b < b1; b++) {
     const long row = static_cast<long>(b) * T + t;
-    float* __restrict g = xp + row * 4 * H;
+    float* __restrict g = xp + b * xpStride;
     const float* __restrict p = hp + static_cast<long>(b) * 4 * H;
     const float* __restrict c = cPrev + static_cast<long>(b) * ldc;
     float* __restrict cNew = cOut + static_cast<long>(b) * ldcOut;
@@ -69,12 +71,12 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
     std::copy(c0, c0 + static_cast<long>(B) * H, cLast);
     return;
   }
-  FloatBuffer xpScratch;
-  float* xp = cache ? cache->gates : nullptr;
-  if (!xp) {
-    xpScratch = FloatBuffer(static_cast<size_t>(B) * T * 4 * H);
-    xp = xpScratch.data();
-  }
+  // Training projects every step at once into the cache backward reads;
+  // inference a chunk of steps at a time (projectionChunk, sequence.h).
+  const int chunk = cache ? T : projectionChunk(B, T, 4 * H);
+  FloatBuffer xpScratch(cache ? 0 : static_cast<size_t>(B) * chunk * 4 * H);
+  FloatBuffer xChunk(cache || chunk == T ? 0 : static_cast<size_t>(B) * chunk * I);
+  float* xp = cache ? cache->gates : xpScratch.data();
   // Cell states: every step when training, else two (B, H) buffers in turn.
   FloatBuffer cellScratch(cache ? 0 : static_cast<size_t>(2) * B * H);
   std::vector<float> zeros(4 * static_cast<size_t>(H), 0.0f);
@@ -85,9 +87,9 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  parallelSgemm(Trans::No, Trans::No, B * T, 4 * H, I, 1.0f, x, I, w.kernel, 4 * H, 0.0f, xp, 4 * H);
-
   for (int t = 0; t < T; t++) {
+    if (t % chunk == 0) projectChunk(x, B, T, I, t, std::min(chunk, T - t), chunk, w.kernel, 4 * H, xChunk.data(), xp);
+    float* xpStep = xp + static_cast<long>(t % chunk) * 4 * H;
     const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
     const int ldh = t == 0 ? H : T * H;
     const float* cPrev;
@@ -109,7 +111,8 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
     const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
     parallelSgemm(Trans::No, Trans::No, B, 4 * H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, 4 * H, 0.0f, hp.data(), 4 * H);
     auto rows = [&](int b0, int b1) {
-      lstmGates(s, o, bias, t, b0, b1, xp, hp.data(), hPrev, ldh, cPrev, ldc, cOut, ldcOut, mask, output, act.data());
+      lstmGates(s, o, bias, t, b0, b1, xpStep, static_cast<long>(chunk) * 4 * H, hp.data(), hPrev, ldh, cPrev, ldc, cOut,
+                ldcOut, mask, output, act.data());
     };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
   }

@@ -1,4 +1,4 @@
-// Helpers shared by the recurrent kernels' backward passes.
+// Helpers shared by the recurrent kernels' forward and backward passes.
 #pragma once
 
 namespace gatedrnn {
@@ -21,5 +21,18 @@ void addScaled(float* dh, const float* grad, const float* scale, long n);
 
 // Every step's row of hPrev (B, T, H) times its sequence's scale (B, H).
 void scaleStates(float* hPrev, const float* scale, int batch, int steps, int units);
+
+// Inference projects the inputs a chunk of timesteps at a time instead of
+// all at once (training keeps every step's projection: it is the cache):
+// no (B, T, n) buffer, and a chunk is still in cache when its steps read it.
+// Timesteps per chunk for a projection of width n (3H, 4H): about 2 MiB, and
+// at least 256 GEMM rows when the sequence allows (GEMM efficiency).
+int projectionChunk(int batch, int steps, int width);
+
+// xp (B, chunk, n) = x[:, t0 : t0+tc] @ kernel (I, n) for tc <= chunk steps
+// of x (B, T, I); row (b, t) lands at xp + (b * chunk + t - t0) * n. xBuf
+// (B * chunk * I) gathers the rows when chunk < T.
+void projectChunk(const float* x, int batch, int steps, int inputSize, int t0, int tc, int chunk,
+                  const float* kernel, int n, float* xBuf, float* xp);
 
 }  // namespace gatedrnn
