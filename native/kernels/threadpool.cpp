@@ -85,10 +85,10 @@ void ThreadPool::runChunks(long generation) {
   for (;;) {
     if ((state & ~0xffffffffULL) != tag) return;
     const int chunk = static_cast<int>(state & 0xffffffffULL);
-    if (chunk >= parts_) return;
+    if (chunk >= parts_.load(std::memory_order_relaxed)) return;
     if (!claims_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
     int begin, end;
-    chunkOf(n_, parts_, chunk, &begin, &end);
+    chunkOf(n_, parts_.load(std::memory_order_relaxed), chunk, &begin, &end);
     task_(ctx_, begin, end);
     done_.fetch_add(1, std::memory_order_acq_rel);
     state = claims_.load(std::memory_order_acquire);
@@ -106,7 +106,8 @@ void ThreadPool::run(int n, Task task, void* ctx) {
   task_ = task;
   ctx_ = ctx;
   n_ = n;
-  parts_ = size() < n ? size() : n;
+  const int parts = size() < n ? size() : n;
+  parts_.store(parts, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
   claims_.store(static_cast<unsigned long long>(generation) << 32, std::memory_order_release);
   generation_.store(generation, std::memory_order_release);
@@ -116,7 +117,7 @@ void ThreadPool::run(int n, Task task, void* ctx) {
   runChunks(generation);
   // Every chunk is claimed; wait for the ones still running elsewhere. If
   // that takes long, their thread is probably waiting for a core: yield ours.
-  for (int spins = 0; done_.load(std::memory_order_acquire) != parts_; spins++) {
+  for (int spins = 0; done_.load(std::memory_order_acquire) != parts; spins++) {
     if (spin_ && spins < 2048) cpuRelax();
     else std::this_thread::yield();
   }

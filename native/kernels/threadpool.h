@@ -61,7 +61,9 @@ class ThreadPool {
   Task task_ = nullptr;
   void* ctx_ = nullptr;
   int n_ = 0;
-  int parts_ = 0;
+  // Read by a late worker before its claim fails: atomic, so that read is
+  // not a data race with the next task's write.
+  std::atomic<int> parts_{0};
   // (generation << 32) | next unclaimed chunk: a chunk is claimed by a
   // compare-exchange that also checks the generation, so a late worker can
   // never run a chunk of a task that has already finished.
