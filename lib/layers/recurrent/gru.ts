@@ -110,7 +110,6 @@ export class GRU extends RecurrentLayer {
     this.dropSaved();
   }
 
-
   /**
    * Forgets the last training call, giving its cache's memory back to the
    * kernels now (new weights or a new training call make it useless; the

@@ -94,7 +94,6 @@ export class LSTM extends RecurrentLayer {
     this.dropSaved();
   }
 
-
   /**
    * Forgets the last training call, giving its cache's memory back to the
    * kernels now (new weights or a new training call make it useless; the

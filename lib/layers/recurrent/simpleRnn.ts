@@ -75,7 +75,6 @@ export class SimpleRNN extends RecurrentLayer {
     this.dropSaved();
   }
 
-
   /**
    * Forgets the last training call, giving its cache's memory back to the
    * kernels now (new weights or a new training call make it useless; the
