@@ -47,6 +47,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
+import { randomArray } from './random.mjs';
 
 const thisFile = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(thisFile), '..');
@@ -59,20 +60,6 @@ const SHAPES = {
   D2: { B: 16, T: 25, I: 1024, H: 1024 },
 };
 const MB = 1024 * 1024;
-
-/** mulberry32: a small seeded PRNG, uniform in [-scale, scale). */
-function randomArray(n, seed, scale = 1) {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    a[i] = scale * ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1);
-  }
-  return a;
-}
 
 /**
  * The RSS outside V8's heap: typed arrays' memory, the addon's buffers,

@@ -52,6 +52,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs as parseCommandLine } from 'node:util';
 import { benchChartSvg, chartSubtitle, writeFileAtomic } from './chart.mjs';
 import { benchPeers, PEER_COLUMNS, PEERS, peerCell, preparePeers } from './peers/peers.mjs';
+import { randomArray, rng } from './random.mjs';
 
 const thisFile = fileURLToPath(import.meta.url);
 const packageRoot = path.resolve(path.dirname(thisFile), '..');
@@ -203,25 +204,6 @@ function list(text, allowed, what) {
 }
 
 // ---------------------------------------------------------------- helpers
-
-/** mulberry32: a small seeded PRNG, uniform in [-1, 1). */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
-
-function randomArray(n, seed) {
-  const next = rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = next();
-  return a;
-}
 
 const now = () => performance.now();
 

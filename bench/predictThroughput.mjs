@@ -43,6 +43,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { rng } from './random.mjs';
 
 const thisFile = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(thisFile), '..');
@@ -54,18 +55,6 @@ const MODELS = {
   large: { task: 'classify', units: 256, features: 32, steps: 50, classes: 10, rows: 8000 },
   small: { task: 'forecast', units: 32, features: 1, window: 36, rows: 50000 },
 };
-
-/** mulberry32: a small seeded PRNG, uniform in [-1, 1). */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 
 /** Linux: the machine's busy CPU seconds (/proc/stat) and this process's CPU seconds; null elsewhere. */
 function cpuSnapshot() {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/child';
+import { parseTags, texts } from './helpers/svg.js';
 
 const CHART = path.join(ROOT, 'bench', 'chart.mjs');
 
@@ -48,34 +49,6 @@ function fakeRows() {
     peerRow(COOPER, 'S', 1, 'fwd', 2, { ort: 0.98, torch: 1.5, tfjs: 58 }),
     peerRow(COOPER, 'L', 2, 'train', 170, { torch: 3.88 }, { pct: null, peak: null }), // no peak: 'n/a'
   ];
-}
-
-/** Minimal XML check: every tag closed in order, one root <svg>. Returns the tag names in order. */
-function parseTags(xml: string): string[] {
-  const body = xml.trim();
-  expect(body.startsWith('<svg')).toBe(true);
-  expect(body.endsWith('</svg>')).toBe(true);
-  const stack: string[] = [];
-  const names: string[] = [];
-  let roots = 0;
-  for (const m of body.matchAll(/<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g)) {
-    const [, close, name, , selfClose] = m;
-    if (close) {
-      expect(stack.pop()).toBe(name);
-    } else {
-      if (stack.length === 0) roots++;
-      names.push(name);
-      if (!selfClose) stack.push(name);
-    }
-  }
-  expect(stack).toEqual([]);
-  expect(roots).toBe(1);
-  expect((body.match(/</g) ?? []).length).toBe((body.match(/<\/?[A-Za-z][^>]*>/g) ?? []).length);
-  return names;
-}
-
-function texts(svg: string): string[] {
-  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
 }
 
 /** Every attribute value of every tag. */
