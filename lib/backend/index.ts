@@ -115,6 +115,7 @@ export function backendInfo(): BackendInfo {
     threads: b.getNumThreads(),
     cpuFeatures: info?.cpuFeatures ?? [],
     gateMathDispatch: isNative && info ? info.gateMathDispatch : null,
+    recurrentKernelIsa: isNative && info ? info.recurrentKernelIsa : null,
     nativeAvailable: native !== null,
     nativeError: nativeLoad?.error ?? null,
     nativePath: nativeLoad?.path ?? null,

@@ -73,7 +73,7 @@ interface Addon {
   releaseCache(cache: Handle): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  info(): { blasConfig: string; blasCore: string; blasThreads: number; cpuFeatures: string[]; gateMathDispatch: string };
+  info(): { blasConfig: string; blasCore: string; blasThreads: number; cpuFeatures: string[]; gateMathDispatch: string; recurrentKernelIsa: string };
 }
 
 export interface NativeLoad {

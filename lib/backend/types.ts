@@ -185,6 +185,13 @@ export interface BackendInfo {
   cpuFeatures: string[];
   /** How the gate math picks its vector instructions. */
   gateMathDispatch: string | null;
+  /**
+   * Vector instructions of the per-timestep recurrent products, when native:
+   * `'avx512'`, `'avx2'` or `'generic'`. The CPU's best, capped by
+   * `OPENBLAS_CORETYPE` when set (`Haswell` keeps it at `'avx2'`, as it keeps
+   * OpenBLAS's own kernels) or by `GATEDRNN_KERNEL_ISA`.
+   */
+  recurrentKernelIsa: string | null;
   /** Whether the native addon could be loaded, and if not, why. */
   nativeAvailable: boolean;
   nativeError: string | null;

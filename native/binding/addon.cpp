@@ -18,12 +18,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "../kernels/buffer.h"
 #include "../kernels/dispatch.h"
 #include "../kernels/gemm.h"
+#include "../kernels/packed_gemm.h"
 #include "../kernels/parallel_gemm.h"
 #include "../kernels/gru.h"
 #include "../kernels/lstm.h"
@@ -184,6 +186,16 @@ struct GruWeightsData {
     w.recurrentBias = recurrentBias ? recurrentBias->data() : nullptr;
     return w;
   }
+  // For inference: the kernels packed once, by the first inference forward
+  // (on its worker thread), for every later one (packed_weights.h).
+  GruWeights inferenceView() const {
+    std::call_once(packOnce, [&] { packed = packGruWeights(resetAfter, inputSize, units, view(), BlockUse::Held); });
+    GruWeights w = view();
+    w.packed = &packed;
+    return w;
+  }
+  mutable std::once_flag packOnce;
+  mutable PackedCellWeights packed;
 };
 using WeightsPtr = std::shared_ptr<GruWeightsData>;
 
@@ -364,7 +376,7 @@ class GruForwardWorker : public PromiseWorker {
       activations.gates = c.gates->data();
       activations.hnCache = c.hn ? c.hn->data() : nullptr;
     }
-    gruForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
+    gruForward(c.shape, c.options, training_ ? c.weights->view() : c.weights->inferenceView(), c.x->data(), c.h0->data(), maskData(c.mask),
                floatData(c.rscale), c.output->data(), training_ ? &activations : nullptr);
     if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
@@ -458,6 +470,15 @@ struct LstmWeightsData {
     w.bias = bias ? bias->data() : nullptr;
     return w;
   }
+  // As GruWeightsData::inferenceView.
+  LstmWeights inferenceView() const {
+    std::call_once(packOnce, [&] { packed = packLstmWeights(inputSize, units, view(), BlockUse::Held); });
+    LstmWeights w = view();
+    w.packed = &packed;
+    return w;
+  }
+  mutable std::once_flag packOnce;
+  mutable PackedCellWeights packed;
 };
 using LstmWeightsPtr = std::shared_ptr<LstmWeightsData>;
 
@@ -528,7 +549,7 @@ class LstmForwardWorker : public PromiseWorker {
       activations.gates = c.gates->data();
       activations.cells = c.cells->data();
     }
-    lstmForward(c.shape, c.options, c.weights->view(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
+    lstmForward(c.shape, c.options, training_ ? c.weights->view() : c.weights->inferenceView(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
                 floatData(c.rscale), c.output->data(), cLast_->data(), training_ ? &activations : nullptr);
     if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
@@ -625,6 +646,15 @@ struct RnnWeightsData {
     w.bias = bias ? bias->data() : nullptr;
     return w;
   }
+  // As GruWeightsData::inferenceView.
+  RnnWeights inferenceView() const {
+    std::call_once(packOnce, [&] { packed = packRnnWeights(inputSize, units, view(), BlockUse::Held); });
+    RnnWeights w = view();
+    w.packed = &packed;
+    return w;
+  }
+  mutable std::once_flag packOnce;
+  mutable PackedCellWeights packed;
 };
 using RnnWeightsPtr = std::shared_ptr<RnnWeightsData>;
 
@@ -685,7 +715,7 @@ class RnnForwardWorker : public PromiseWorker {
     RnnCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
     c.output = sequenceBuffer(B * T * H, lastOnly_);
-    simpleRnnForward(c.shape, c.activation, c.weights->view(), c.x->data(), c.h0->data(), maskData(c.mask),
+    simpleRnnForward(c.shape, c.activation, training_ ? c.weights->view() : c.weights->inferenceView(), c.x->data(), c.h0->data(), maskData(c.mask),
                      floatData(c.rscale), c.output->data());
     if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
@@ -784,6 +814,31 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// packedGemm({transB, m, n, k, a, lda, b, ldb, beta, c, ldc}), synchronous:
+// C = A @ op(B) + beta * C through the packed per-timestep kernel
+// (packed_gemm.h) with B packed for this call. beta must be 0 or 1. For
+// the tests of that kernel at every tile remainder; the recurrent kernels
+// call it directly.
+Napi::Value PackedGemm(const Napi::CallbackInfo& info) {
+  Args a(info, {"transB", "m", "n", "k", "a", "lda", "b", "ldb", "beta", "c", "ldc"});
+  bool tb = a.boolean("transB");
+  int m = a.integer("m", 0), n = a.integer("n", 0), k = a.integer("k", 0);
+  int lda = a.integer("lda", 1), ldb = a.integer("ldb", 1), ldc = a.integer("ldc", 1);
+  float beta = a.number("beta");
+  if (beta != 0.0f && beta != 1.0f) throw Napi::RangeError::New(info.Env(), "beta must be 0 or 1");
+  size_t bRows = tb ? n : k, bCols = tb ? k : n;
+  if (lda < k || static_cast<size_t>(ldb) < bCols || ldc < n) {
+    throw Napi::RangeError::New(info.Env(), "a leading dimension is smaller than its matrix's row length");
+  }
+  auto need = [](size_t rows, size_t cols, size_t ld) { return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols; };
+  Napi::Float32Array A = a.floats("a", need(m, k, lda), false);
+  Napi::Float32Array Bm = a.floats("b", need(bRows, bCols, ldb), false);
+  Napi::Float32Array C = a.floats("c", need(m, n, ldc), false);
+  const PackedMatrix packed(tb ? Trans::Yes : Trans::No, k, n, Bm.Data(), ldb);
+  packedGemm(m, A.Data(), lda, packed, beta, C.Data(), ldc);
+  return info.Env().Undefined();
+}
+
 // releaseCache(cache) -> boolean: gives a training cache's buffers (the
 // gate activations of every step: the largest allocation of a training step)
 // back to the block cache now rather than when the garbage collector gets to
@@ -854,6 +909,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #endif
   o.Set("cpuFeatures", features);
   o.Set("gateMathDispatch", GATEDRNN_GATE_DISPATCH);
+  o.Set("recurrentKernelIsa", kernelIsaName(kernelIsa()));
   o.Set("bufferCacheBytes", static_cast<double>(bufferCacheBytes()));
   return o;
 }
@@ -880,6 +936,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simpleRnnForward", Napi::Function::New(env, SimpleRnnForward));
   exports.Set("simpleRnnBackward", Napi::Function::New(env, SimpleRnnBackward));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("packedGemm", Napi::Function::New(env, PackedGemm));
   exports.Set("releaseCache", Napi::Function::New(env, ReleaseCache));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));

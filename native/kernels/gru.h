@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include "activations.h"
+#include "packed_weights.h"
 
 namespace gatedrnn {
 
@@ -48,7 +49,12 @@ struct GruWeights {
   const float* recurrentKernel = nullptr;  // (H, 3H)
   const float* inputBias = nullptr;        // (3H) or null
   const float* recurrentBias = nullptr;    // (3H) or null; ignored unless resetAfter
+  const PackedCellWeights* packed = nullptr;  // nullable: packGruWeights of these, made earlier
 };
+
+// kernel and recurrentKernel as gruForward multiplies them.
+PackedCellWeights packGruWeights(bool resetAfter, int inputSize, int units, const GruWeights& w,
+                                 BlockUse use = BlockUse::Scratch);
 
 // What backward needs from forward, filled only when training.
 //   gates   (B, T, 3H)  z | r | hh after their activations

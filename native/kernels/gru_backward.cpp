@@ -14,6 +14,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "packed_gemm.h"
 #include "parallel_gemm.h"
 #include "gru.h"
 #include "sequence.h"
@@ -170,6 +171,11 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
   FloatBuffer hScaled(rscale ? static_cast<size_t>(B) * H : 0);
   float* recInto = rscale ? dRec.data() : dh.data();
   const float recBeta = rscale ? 0.0f : 1.0f;
+  // The recurrent kernel transposed and packed once for all T steps: U^T
+  // whole when resetAfter, else U_h^T and U_zr^T apart.
+  const PackedMatrix uAllT = o.resetAfter ? PackedMatrix(Trans::Yes, 3 * H, H, w.recurrentKernel, 3 * H) : PackedMatrix();
+  const PackedMatrix uHT = o.resetAfter ? PackedMatrix() : PackedMatrix(Trans::Yes, H, H, w.recurrentKernel + 2 * H, 3 * H);
+  const PackedMatrix uZRT = o.resetAfter ? PackedMatrix() : PackedMatrix(Trans::Yes, 2 * H, H, w.recurrentKernel, 3 * H);
   StepViews v{cache.gates, cache.hnCache, nullptr, 0, nullptr, 0, rscale, mask, dOutput, dh.data(), dGx.data(), dGh.data()};
   for (int t = T - 1; t >= 0; t--) {
     v.hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
@@ -180,20 +186,17 @@ void gruBackward(const GruShape& s, const GruOptions& o, const GruWeights& w, co
       auto rows = [&](int b0, int b1) { backwardGatesResetAfter(s, o, v, zerosH.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, rows); else rows(0, B);
       // dh_{t-1} += dGh_t (B, 3H) @ rkernel^T
-      parallelSgemm(Trans::No, Trans::Yes, B, H, 3 * H, 1.0f, dGh.data() + static_cast<long>(t) * 3 * H,
-            T * 3 * H, w.recurrentKernel, 3 * H, recBeta, recInto, H);
+      packedGemm(B, dGh.data() + static_cast<long>(t) * 3 * H, T * 3 * H, uAllT, recBeta, recInto, H);
       if (rscale) addScaled(dh.data(), dRec.data(), rscale, static_cast<long>(B) * H);
     } else {
       auto zh = [&](int b0, int b1) { backwardGatesZH(s, o, v, zerosH.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, zh); else zh(0, B);
       // drh (B, H) = dGhh_t @ U_h^T
-      parallelSgemm(Trans::No, Trans::Yes, B, H, H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H + 2 * H,
-            T * 3 * H, w.recurrentKernel + 2 * H, 3 * H, 0.0f, drh.data(), H);
+      packedGemm(B, dGx.data() + static_cast<long>(t) * 3 * H + 2 * H, T * 3 * H, uHT, 0.0f, drh.data(), H);
       auto r = [&](int b0, int b1) { backwardGatesR(s, o, v, drh.data(), rh.data(), t, b0, b1); };
       if (split) pool->parallelFor(B, r); else r(0, B);
       // dh_{t-1} += dG_zr_t (B, 2H) @ U_zr^T
-      parallelSgemm(Trans::No, Trans::Yes, B, H, 2 * H, 1.0f, dGx.data() + static_cast<long>(t) * 3 * H,
-            T * 3 * H, w.recurrentKernel, 3 * H, recBeta, recInto, H);
+      packedGemm(B, dGx.data() + static_cast<long>(t) * 3 * H, T * 3 * H, uZRT, recBeta, recInto, H);
       if (rscale) addScaled(dh.data(), dRec.data(), rscale, static_cast<long>(B) * H);
     }
   }

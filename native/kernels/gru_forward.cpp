@@ -1,6 +1,6 @@
 // GRU forward over a whole sequence (shapes and formulas in gru.h).
 //
-// The algorithm:
+// The algorithm (both kernels packed for packedGemm first, packed_gemm.h):
 //   1. xp (B*T, 3H) = x (B*T, I) @ kernel: the input projection of every
 //      timestep in one GEMM. In inference, where nothing is kept for
 //      backward, of a chunk of timesteps at a time instead (a few MB, so the
@@ -18,7 +18,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
-#include "parallel_gemm.h"
+#include "packed_gemm.h"
 #include "gru.h"
 #include "sequence.h"
 #include "threadpool.h"
@@ -116,6 +116,17 @@ void gatesCandidate(const GruShape& s, const GruOptions& o, const float* ib, int
 
 }  // namespace
 
+PackedCellWeights packGruWeights(bool resetAfter, int inputSize, int units, const GruWeights& w, BlockUse use) {
+  const int I = inputSize, H = units;
+  PackedCellWeights p;
+  p.kernel = PackedMatrix(Trans::No, I, 3 * H, w.kernel, 3 * H, use);
+  // Without resetAfter the candidate's product reads r * h, not h: its
+  // columns are a product of their own.
+  p.recurrent = PackedMatrix(Trans::No, H, resetAfter ? 3 * H : 2 * H, w.recurrentKernel, 3 * H, use);
+  if (!resetAfter) p.candidate = PackedMatrix(Trans::No, H, H, w.recurrentKernel + 2 * H, 3 * H, use);
+  return p;
+}
+
 void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, const float* x,
                 const float* h0, const uint8_t* mask, const float* rscale, float* output,
                 const GruCache* cache) {
@@ -136,33 +147,34 @@ void gruForward(const GruShape& s, const GruOptions& o, const GruWeights& w, con
   FloatBuffer hScaled(rscale ? static_cast<size_t>(B) * H : 0);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
+  // Both kernels packed once for all T steps (or earlier, w.packed).
+  const PackedCellWeights ownPacking = w.packed ? PackedCellWeights() : packGruWeights(o.resetAfter, I, H, w);
+  const PackedCellWeights& packed = w.packed ? *w.packed : ownPacking;
+  const PackedMatrix& kernel = packed.kernel;
 
   for (int t0 = 0; t0 < T; t0 += chunk) {
     const int tc = std::min(chunk, T - t0);
-    projectChunk(x, B, T, I, t0, tc, chunk, w.kernel, 3 * H, xChunk.data(), xp);
+    projectChunk(x, B, T, I, t0, tc, kernel, xChunk.data(), xp);
     for (int t = t0; t < t0 + tc; t++) {
-      const XpStep xs{xp + static_cast<long>(t - t0) * 3 * H, static_cast<long>(chunk) * 3 * H};
+      const XpStep xs{xp + static_cast<long>(t - t0) * 3 * H, static_cast<long>(tc) * 3 * H};
       const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
       const int ldh = t == 0 ? H : T * H;
       // What the recurrent matmuls read: h_{t-1}, through recurrent dropout.
       const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
       const int ldIn = rscale ? H : ldh;
       if (o.resetAfter) {
-        parallelSgemm(Trans::No, Trans::No, B, 3 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
-                      hp.data(), 3 * H);
+        packedGemm(B, hIn, ldIn, packed.recurrent, 0.0f, hp.data(), 3 * H);
         auto rows = [&](int b0, int b1) {
           gatesResetAfter(s, o, ib, rb, t, b0, b1, xs, hp.data(), hPrev, ldh, mask, output, hn);
         };
         if (split) pool->parallelFor(B, rows); else rows(0, B);
       } else {
-        parallelSgemm(Trans::No, Trans::No, B, 2 * H, H, 1.0f, hIn, ldIn, w.recurrentKernel, 3 * H, 0.0f,
-                      hp.data(), 3 * H);
+        packedGemm(B, hIn, ldIn, packed.recurrent, 0.0f, hp.data(), 3 * H);
         auto zr = [&](int b0, int b1) {
           gatesZR(s, o, ib, b0, b1, xs, hp.data(), hIn, ldIn, rh.data());
         };
         if (split) pool->parallelFor(B, zr); else zr(0, B);
-        parallelSgemm(Trans::No, Trans::No, B, H, H, 1.0f, rh.data(), H, w.recurrentKernel + 2 * H, 3 * H,
-                      0.0f, hp.data() + 2 * H, 3 * H);
+        packedGemm(B, rh.data(), H, packed.candidate, 0.0f, hp.data() + 2 * H, 3 * H);
         auto cand = [&](int b0, int b1) {
           gatesCandidate(s, o, ib, t, b0, b1, xs, hp.data(), hPrev, ldh, mask, output);
         };

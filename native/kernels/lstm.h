@@ -22,6 +22,7 @@
 #include <cstdint>
 
 #include "activations.h"
+#include "packed_weights.h"
 
 namespace gatedrnn {
 
@@ -41,7 +42,11 @@ struct LstmWeights {
   const float* kernel = nullptr;           // (I, 4H)
   const float* recurrentKernel = nullptr;  // (H, 4H)
   const float* bias = nullptr;             // (4H) or null
+  const PackedCellWeights* packed = nullptr;  // nullable: packLstmWeights of these, made earlier
 };
+
+// kernel and recurrentKernel as lstmForward multiplies them.
+PackedCellWeights packLstmWeights(int inputSize, int units, const LstmWeights& w, BlockUse use = BlockUse::Scratch);
 
 // What backward needs from forward, filled only when training.
 //   gates (B, T, 4H)  i | f | g | o after their activations

@@ -12,6 +12,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "packed_gemm.h"
 #include "parallel_gemm.h"
 #include "lstm.h"
 #include "sequence.h"
@@ -112,6 +113,7 @@ void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(BH);
 
+  const PackedMatrix uT(Trans::Yes, 4 * H, H, w.recurrentKernel, 4 * H);  // packed once for all T steps
   StepViews v{cache.gates, cache.cells, nullptr, 0, mask, dOutput, dh.data(), dc.data(), dG.data(), act.data(), dhc.data()};
   for (int t = T - 1; t >= 0; t--) {
     v.cPrev = t == 0 ? c0 : cache.cells + static_cast<long>(t - 1) * H;
@@ -119,8 +121,8 @@ void lstmBackward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w
     auto rows = [&](int b0, int b1) { lstmBackwardGates(s, o, v, zerosH.data(), t, b0, b1); };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
     // dh_{t-1} += dG_t (B, 4H) @ rkernel^T
-    parallelSgemm(Trans::No, Trans::Yes, B, H, 4 * H, 1.0f, dG.data() + static_cast<long>(t) * 4 * H, T * 4 * H,
-          w.recurrentKernel, 4 * H, rscale ? 0.0f : 1.0f, rscale ? dRec.data() : dh.data(), H);
+    packedGemm(B, dG.data() + static_cast<long>(t) * 4 * H, T * 4 * H, uT, rscale ? 0.0f : 1.0f,
+               rscale ? dRec.data() : dh.data(), H);
     if (rscale) addScaled(dh.data(), dRec.data(), rscale, BH);
   }
   std::copy(dh.begin(), dh.end(), g.dh0);

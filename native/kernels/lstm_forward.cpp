@@ -9,7 +9,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
-#include "parallel_gemm.h"
+#include "packed_gemm.h"
 #include "lstm.h"
 #include "sequence.h"
 #include "threadpool.h"
@@ -62,6 +62,13 @@ void lstmGates(const LstmShape& s, const LstmOptions& o, const float* bias, int 
 
 }  // namespace
 
+PackedCellWeights packLstmWeights(int inputSize, int units, const LstmWeights& w, BlockUse use) {
+  PackedCellWeights p;
+  p.kernel = PackedMatrix(Trans::No, inputSize, 4 * units, w.kernel, 4 * units, use);
+  p.recurrent = PackedMatrix(Trans::No, units, 4 * units, w.recurrentKernel, 4 * units, use);
+  return p;
+}
+
 void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w, const float* x,
                  const float* h0, const float* c0, const uint8_t* mask, const float* rscale,
                  float* output, float* cLast, const LstmCache* cache) {
@@ -86,9 +93,15 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
   FloatBuffer hScaled(rscale ? static_cast<size_t>(B) * H : 0);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
+  // Both kernels packed once for all T steps (or earlier, w.packed).
+  const PackedCellWeights ownPacking = w.packed ? PackedCellWeights() : packLstmWeights(I, H, w);
+  const PackedCellWeights& packed = w.packed ? *w.packed : ownPacking;
+  const PackedMatrix &kernel = packed.kernel, &u = packed.recurrent;
 
   for (int t = 0; t < T; t++) {
-    if (t % chunk == 0) projectChunk(x, B, T, I, t, std::min(chunk, T - t), chunk, w.kernel, 4 * H, xChunk.data(), xp);
+    // The chunk of steps t belongs to: (B, tc, 4H), projected at its first step.
+    const int tc = std::min(chunk, T - (t - t % chunk));
+    if (t % chunk == 0) projectChunk(x, B, T, I, t, tc, kernel, xChunk.data(), xp);
     float* xpStep = xp + static_cast<long>(t % chunk) * 4 * H;
     const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
     const int ldh = t == 0 ? H : T * H;
@@ -109,9 +122,9 @@ void lstmForward(const LstmShape& s, const LstmOptions& o, const LstmWeights& w,
     }
     // The recurrent matmul reads h_{t-1} through recurrent dropout.
     const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
-    parallelSgemm(Trans::No, Trans::No, B, 4 * H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, 4 * H, 0.0f, hp.data(), 4 * H);
+    packedGemm(B, hIn, rscale ? H : ldh, u, 0.0f, hp.data(), 4 * H);
     auto rows = [&](int b0, int b1) {
-      lstmGates(s, o, bias, t, b0, b1, xpStep, static_cast<long>(chunk) * 4 * H, hp.data(), hPrev, ldh, cPrev, ldc, cOut,
+      lstmGates(s, o, bias, t, b0, b1, xpStep, static_cast<long>(tc) * 4 * H, hp.data(), hPrev, ldh, cPrev, ldc, cOut,
                 ldcOut, mask, output, act.data());
     };
     if (split) pool->parallelFor(B, rows); else rows(0, B);

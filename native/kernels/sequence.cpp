@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "dispatch.h"
-#include "parallel_gemm.h"
 #include "threadpool.h"
 
 namespace gatedrnn {
@@ -72,25 +71,18 @@ int projectionChunk(int batch, int steps, int width) {
   return static_cast<int>(std::max(1L, std::min<long>(chunk, steps)));
 }
 
-void projectChunk(const float* x, int batch, int steps, int inputSize, int t0, int tc, int chunk,
-                  const float* kernel, int n, float* xBuf, float* xp) {
+void projectChunk(const float* x, int batch, int steps, int inputSize, int t0, int tc,
+                  const PackedMatrix& kernel, float* xBuf, float* xp) {
   const long T = steps, I = inputSize;
   // x's rows of one sequence are contiguous: a whole-sequence chunk needs no
   // gathering.
   const float* rows = x;
-  if (chunk < steps) {
+  if (tc < steps) {
     for (long b = 0; b < batch; b++)
-      std::copy(x + (b * T + t0) * I, x + (b * T + t0 + tc) * I, xBuf + b * chunk * I);
+      std::copy(x + (b * T + t0) * I, x + (b * T + t0 + tc) * I, xBuf + b * tc * I);
     rows = xBuf;
   }
-  if (tc == chunk) {
-    parallelSgemm(Trans::No, Trans::No, batch * chunk, n, inputSize, 1.0f, rows, inputSize, kernel, n, 0.0f, xp, n);
-    return;
-  }
-  // The last, shorter chunk: each sequence's rows are still chunk apart.
-  for (long b = 0; b < batch; b++)
-    parallelSgemm(Trans::No, Trans::No, tc, n, inputSize, 1.0f, rows + b * chunk * I, inputSize, kernel, n, 0.0f,
-                  xp + b * chunk * n, n);
+  packedGemm(batch * tc, rows, inputSize, kernel, 0.0f, xp, kernel.cols());
 }
 
 }  // namespace gatedrnn

@@ -1,6 +1,8 @@
 // Helpers shared by the recurrent kernels' forward and backward passes.
 #pragma once
 
+#include "packed_gemm.h"
+
 namespace gatedrnn {
 
 // out (C) = sum over the R rows of m (R, C), accumulated in double so that
@@ -29,10 +31,11 @@ void scaleStates(float* hPrev, const float* scale, int batch, int steps, int uni
 // at least 256 GEMM rows when the sequence allows (GEMM efficiency).
 int projectionChunk(int batch, int steps, int width);
 
-// xp (B, chunk, n) = x[:, t0 : t0+tc] @ kernel (I, n) for tc <= chunk steps
-// of x (B, T, I); row (b, t) lands at xp + (b * chunk + t - t0) * n. xBuf
-// (B * chunk * I) gathers the rows when chunk < T.
-void projectChunk(const float* x, int batch, int steps, int inputSize, int t0, int tc, int chunk,
-                  const float* kernel, int n, float* xBuf, float* xp);
+// xp (B, tc, n) = x[:, t0 : t0+tc] @ kernel (I, n) of x (B, T, I); row
+// (b, t) lands at xp + (b * tc + t - t0) * n. The kernel is packed once per
+// call (packed_gemm.h), not once per chunk. xBuf (B * tc * I) gathers the
+// rows when tc < T.
+void projectChunk(const float* x, int batch, int steps, int inputSize, int t0, int tc,
+                  const PackedMatrix& kernel, float* xBuf, float* xp);
 
 }  // namespace gatedrnn

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "activations.h"
+#include "packed_weights.h"
 
 namespace gatedrnn {
 
@@ -27,7 +28,11 @@ struct RnnWeights {
   const float* kernel = nullptr;           // (I, H)
   const float* recurrentKernel = nullptr;  // (H, H)
   const float* bias = nullptr;             // (H) or null
+  const PackedCellWeights* packed = nullptr;  // nullable: packRnnWeights of these, made earlier
 };
+
+// kernel and recurrentKernel as simpleRnnForward multiplies them.
+PackedCellWeights packRnnWeights(int inputSize, int units, const RnnWeights& w, BlockUse use = BlockUse::Scratch);
 
 // output receives every state; backward needs nothing else from forward.
 void simpleRnnForward(const RnnShape& s, Activation act, const RnnWeights& w, const float* x,

@@ -7,6 +7,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
+#include "packed_gemm.h"
 #include "parallel_gemm.h"
 #include "sequence.h"
 #include "simple_rnn.h"
@@ -52,14 +53,15 @@ void simpleRnnBackward(const RnnShape& s, Activation act, const RnnWeights& w, c
   FloatBuffer dG(BT * H), dRec(rscale ? BH : 0);
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(BH);
+  const PackedMatrix uT(Trans::Yes, H, H, w.recurrentKernel, H);  // packed once for all T steps
   for (int t = T - 1; t >= 0; t--) {
     auto rows = [&](int b0, int b1) {
       rnnBackwardRows(s, act, t, b0, b1, output, mask, dOutput, zerosH.data(), dh.data(), dG.data());
     };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
     // dh_{t-1} += dG_t @ rkernel^T
-    parallelSgemm(Trans::No, Trans::Yes, B, H, H, 1.0f, dG.data() + static_cast<long>(t) * H, T * H, w.recurrentKernel, H,
-          rscale ? 0.0f : 1.0f, rscale ? dRec.data() : dh.data(), H);
+    packedGemm(B, dG.data() + static_cast<long>(t) * H, T * H, uT, rscale ? 0.0f : 1.0f,
+               rscale ? dRec.data() : dh.data(), H);
     if (rscale) addScaled(dh.data(), dRec.data(), rscale, BH);
   }
   std::copy(dh.begin(), dh.end(), g.dh0);

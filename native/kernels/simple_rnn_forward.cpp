@@ -7,7 +7,7 @@
 #include "buffer.h"
 #include "dispatch.h"
 #include "gemm.h"
-#include "parallel_gemm.h"
+#include "packed_gemm.h"
 #include "sequence.h"
 #include "simple_rnn.h"
 #include "threadpool.h"
@@ -37,6 +37,13 @@ void rnnActivate(const RnnShape& s, Activation act, const float* bias, int t, in
 
 }  // namespace
 
+PackedCellWeights packRnnWeights(int inputSize, int units, const RnnWeights& w, BlockUse use) {
+  PackedCellWeights p;
+  p.kernel = PackedMatrix(Trans::No, inputSize, units, w.kernel, units, use);
+  p.recurrent = PackedMatrix(Trans::No, units, units, w.recurrentKernel, units, use);
+  return p;
+}
+
 void simpleRnnForward(const RnnShape& s, Activation act, const RnnWeights& w, const float* x,
                       const float* h0, const uint8_t* mask, const float* rscale, float* output) {
   const int B = s.batch, T = s.steps, I = s.inputSize, H = s.units;
@@ -47,14 +54,17 @@ void simpleRnnForward(const RnnShape& s, Activation act, const RnnWeights& w, co
   std::shared_ptr<ThreadPool> pool = acquireGatePool();
   const bool split = worthSplitting(static_cast<long>(B) * H);
 
-  parallelSgemm(Trans::No, Trans::No, B * T, H, I, 1.0f, x, I, w.kernel, H, 0.0f, output, H);
+  // Both kernels packed once for all T steps (or earlier, w.packed).
+  const PackedCellWeights ownPacking = w.packed ? PackedCellWeights() : packRnnWeights(I, H, w);
+  const PackedCellWeights& packed = w.packed ? *w.packed : ownPacking;
+  const PackedMatrix& u = packed.recurrent;
+  packedGemm(B * T, x, I, packed.kernel, 0.0f, output, H);
   for (int t = 0; t < T; t++) {
     const float* hPrev = t == 0 ? h0 : output + static_cast<long>(t - 1) * H;
     const int ldh = t == 0 ? H : T * H;
     const float* hIn = scaleState(hPrev, ldh, rscale, B, H, hScaled.data());
     // output[:, t] += h_{t-1} U
-    parallelSgemm(Trans::No, Trans::No, B, H, H, 1.0f, hIn, rscale ? H : ldh, w.recurrentKernel, H, 1.0f,
-          output + static_cast<long>(t) * H, T * H);
+    packedGemm(B, hIn, rscale ? H : ldh, u, 1.0f, output + static_cast<long>(t) * H, T * H);
     auto rows = [&](int b0, int b1) { rnnActivate(s, act, bias, t, b0, b1, hPrev, ldh, mask, output); };
     if (split) pool->parallelFor(B, rows); else rows(0, B);
   }
