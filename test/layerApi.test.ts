@@ -116,6 +116,28 @@ describe.each(['native', 'js'] as const)('layer API on the %s backend', (backend
     const [, hShort] = (await gru.apply(short)) as Tensor[];
     for (let j = 0; j < H; j++) expect(hShort.dataSync()[j]).toBeCloseTo(hv[H + j], 6);
   });
+
+  it.each(['gru', 'lstm', 'simpleRNN'] as const)('%s: adoptWeights (the training step) takes the updated weights, checks their shapes, and the next call uses them', async (kind) => {
+    const layer = layers[kind]({ units: H, returnSequences: true, seed: 5 });
+    const input = x();
+    const before = (await layer.apply(input)) as Tensor;
+    const weights = layer.getWeights();
+    for (const w of weights) {
+      const v = w.view() as Float32Array;
+      for (let k = 0; k < v.length; k++) v[k] *= 0.5;
+    }
+    const wrongShape = [tensor(new Float32Array(I * 2), [I, 2]), ...weights.slice(1)];
+    expect(() => layer.adoptWeights(wrongShape)).toThrow(RangeError);
+    layer.adoptWeights(weights);
+    layer.getWeights().forEach((w, k) => expect(Array.from(w.dataSync())).toEqual(Array.from(weights[k].dataSync())));
+    const after = (await layer.apply(input)) as Tensor;
+    // The same as setting them the public way, on a fresh layer.
+    const fresh = layers[kind]({ units: H, returnSequences: true, seed: 99 });
+    fresh.build([null, T, I]);
+    fresh.setWeights(weights);
+    expect(Array.from(after.dataSync())).toEqual(Array.from(((await fresh.apply(input)) as Tensor).dataSync()));
+    expect(Array.from(after.dataSync())).not.toEqual(Array.from(before.dataSync()));
+  });
 });
 
 describe.each(['native', 'js'] as const)('stateful layers on the %s backend', (backendName) => {

@@ -6,7 +6,7 @@
 // - gatedrnn: the native backend, `layers.gru` (resetAfter, seeded weights).
 //   `fwd` = `apply(x)`; `train` = `apply(x, {training: true})`,
 //   `backward(dOutput)`, then an SGD update through `train.sgd` and
-//   `setWeights` (what the Trainer does each step).
+//   `adoptWeights` (what model.fit's step does, lib/training/trainer.ts).
 // - ONNX Runtime: the same layer exported by the library
 //   (`modelToOnnx(sequential([gru]))`: ONNX GRU with linear_before_reset
 //   and the transposes to batch-first), `session.run`, intraOpNumThreads =
@@ -228,7 +228,9 @@ export async function preparePeers(g, { shapes, SHAPES, randomArray, print }) {
             const weights = layer.getWeights();
             const grads = layer.getGradients();
             sgd.applyGradients(weights.map((wt, k) => ({ name: `gru/${k}`, value: wt.view(), grad: grads[k].view() })));
-            layer.setWeights(weights);
+            // As model.fit's training step does (lib/training/trainer.ts): the
+            // updated arrays are handed over, not checked and copied again.
+            layer.adoptWeights(weights);
           },
         },
         ort: null,

@@ -274,7 +274,7 @@ export class Trainer {
     this.optimizer.applyGradients(vars);
     // Checked before any layer takes its new weights: all or nothing.
     for (const v of vars) requireFinite(v.value, `the updated weight ${v.name}`);
-    for (const [layer, weights] of updates) layer.setWeights(weights);
+    for (const [layer, weights] of updates) layer.adoptWeights(weights);
   }
 }
 

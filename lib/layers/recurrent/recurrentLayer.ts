@@ -457,11 +457,24 @@ export abstract class RecurrentLayer extends Layer {
     return { dSequence, dLast };
   }
 
+  /** True inside adoptWeights: checkedWeights keeps the arrays it is given. */
+  private adopting = false;
+
+  /** @internal See Layer.adoptWeights: the shapes are checked, the values neither checked nor copied. */
+  override adoptWeights(weights: Tensor[]): void {
+    this.adopting = true;
+    try {
+      this.setWeights(weights);
+    } finally {
+      this.adopting = false;
+    }
+  }
+
   /**
    * Checks `setWeights`' argument: [kernel (I, G*H), recurrentKernel
    * (H, G*H), bias of `biasShape`] (no bias without useBias), all finite;
    * I from the kernel when not built yet. Builds the layer if needed and
-   * returns copies of the values.
+   * returns copies of the values (the arrays themselves in adoptWeights).
    */
   protected checkedWeights(weights: Tensor[], gates: number, biasShape: number[], biasNote = ''): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
     const what = `${this.label} ${this.name}`;
@@ -479,6 +492,10 @@ export abstract class RecurrentLayer extends Layer {
     requireShape(recurrent, [this.units, GH], `${what} recurrentKernel`);
     const bias = this.useBias ? requireTensor(weights[2], `${what} bias`) : null;
     if (bias) requireShape(bias, biasShape, `${what} bias${biasNote}`);
+    if (this.adopting) {
+      if (!this.built) this.build([null, null, I]);
+      return { kernel: kernel.view() as Float32Array, recurrentKernel: recurrent.view() as Float32Array, bias: bias ? (bias.view() as Float32Array) : null };
+    }
     for (const [t, n] of [[kernel, 'kernel'], [recurrent, 'recurrentKernel'], [bias, 'bias']] as const) {
       if (t) requireFinite(t.view() as Float32Array, `${what} ${n}`);
     }
