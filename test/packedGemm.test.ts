@@ -1,8 +1,9 @@
 /**
  * The per-timestep recurrent product (native/kernels/packed_gemm.cpp): the
  * recurrent kernel is packed once into column panels and every step runs a
- * register-tiled kernel over them. Its vector width is chosen once per
- * process, so every choice is tested in its own process:
+ * register-tiled kernel over them (gemm_tiles.cpp). Its vector width is
+ * chosen once per process (kernel_isa.cpp), so every choice is tested in its
+ * own process:
  *
  *  1. here, the addon's `packedGemm` against a float64 reference at every
  *     tile remainder (rows 1..13 around the 6-row tile, columns around the

@@ -1,19 +1,11 @@
 #include "packed_gemm.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
-#include <string>
 
+#include "gemm_tiles.h"
 #include "parallel_gemm.h"
 #include "threadpool.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define GATEDRNN_X86_TILES 1
-#endif
 
 namespace gatedrnn {
 
@@ -24,9 +16,6 @@ namespace {
 constexpr double kMinSplitWork = 1 << 19;
 // Packing is a copy: worth a second thread only for large matrices.
 constexpr double kMinSplitCopy = 1 << 18;
-// The largest register tile: rows x panel width.
-constexpr int kMaxTileRows = 6;
-constexpr int kMaxPanelWidth = 32;
 // Rows of A per block of multiplyPanels, by size.
 constexpr size_t kBlockBytes = 2 << 20;
 // Products with more rows and a deeper k than these go to OpenBLAS, whose
@@ -35,209 +24,6 @@ constexpr size_t kBlockBytes = 2 << 20;
 // at 100-135 GFLOP/s here against OpenBLAS's 165; 400 x 1024 x 3072 and
 // 12800 x 512 x 1536 ran faster here.)
 constexpr int kDeepRows = 1024, kDeepK = 512;
-
-std::string lowerCase(const char* s) {
-  std::string out(s);
-  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-KernelIsa cpuIsa() {
-#ifdef GATEDRNN_X86_TILES
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return KernelIsa::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return KernelIsa::Avx2;
-#endif
-  return KernelIsa::Generic;
-}
-
-// The widest ISA a user's OPENBLAS_CORETYPE allows: a user who pins OpenBLAS
-// to Haswell kernels (to keep AVX-512's clock penalty off a shared server,
-// or to compare like with like) gets AVX2 here too. Names OpenBLAS would not
-// recognise cap nothing.
-KernelIsa coreTypeCap(const char* coreType) {
-  if (!coreType || !*coreType) return KernelIsa::Avx512;
-  const std::string name = lowerCase(coreType);
-  if (name == "skylakex" || name == "cooperlake" || name == "sapphirerapids") return KernelIsa::Avx512;
-  if (name == "haswell" || name == "zen" || name == "excavator") return KernelIsa::Avx2;
-  static const char* const older[] = {"katmai",    "coppermine", "northwood",  "prescott",   "banias",
-                                      "atom",      "core2",      "penryn",     "dunnington", "nehalem",
-                                      "sandybridge", "opteron",  "opteron_sse3", "barcelona", "bobcat",
-                                      "bulldozer", "piledriver", "steamroller"};
-  for (const char* o : older)
-    if (name == o) return KernelIsa::Generic;
-  return KernelIsa::Avx512;
-}
-
-KernelIsa chooseIsa() {
-  const KernelIsa cpu = cpuIsa();
-  KernelIsa cap = coreTypeCap(std::getenv("OPENBLAS_CORETYPE"));
-  if (const char* asked = std::getenv("GATEDRNN_KERNEL_ISA")) {
-    const std::string name = lowerCase(asked);
-    if (name == "avx512") cap = KernelIsa::Avx512;
-    else if (name == "avx2") cap = KernelIsa::Avx2;
-    else if (name == "generic") cap = KernelIsa::Generic;
-  }
-  return std::min(cpu, cap);
-}
-
-int panelWidthFor(KernelIsa isa) { return isa == KernelIsa::Avx512 ? 32 : 16; }
-
-// One register tile: tile (R, NR) = A (R rows, stride lda, k columns) @
-// panel (k, NR). The R x NR sums stay in registers for the whole of k; the
-// caller adds the tile into C.
-using TileFn = void (*)(int k, const float* a, long lda, const float* panel, float* tile);
-
-// Portable: the compiler vectorises the j loop for whatever the baseline
-// target has (SSE2 on x86-64, NEON on arm64).
-template <int R>
-void tileGeneric(int k, const float* a, long lda, const float* panel, float* tile) {
-  constexpr int NR = 16;
-  float acc[R][NR] = {};
-  for (int p = 0; p < k; p++) {
-    const float* b = panel + static_cast<long>(p) * NR;
-    for (int r = 0; r < R; r++) {
-      const float ar = a[r * lda + p];
-      for (int j = 0; j < NR; j++) acc[r][j] += ar * b[j];
-    }
-  }
-  for (int r = 0; r < R; r++)
-    for (int j = 0; j < NR; j++) tile[r * NR + j] = acc[r][j];
-}
-
-#ifdef GATEDRNN_X86_TILES
-// AVX2 + FMA: 6 rows x 16 columns is 12 accumulators, plus two panel loads
-// and one broadcast: 15 of the 16 ymm registers.
-template <int R>
-__attribute__((target("avx2,fma"))) void tileAvx2(int k, const float* a, long lda, const float* panel,
-                                                  float* tile) {
-  __m256 lo[R], hi[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++) {
-    lo[r] = _mm256_setzero_ps();
-    hi[r] = _mm256_setzero_ps();
-  }
-  for (int p = 0; p < k; p++) {
-    const __m256 b0 = _mm256_loadu_ps(panel + static_cast<long>(p) * 16);
-    const __m256 b1 = _mm256_loadu_ps(panel + static_cast<long>(p) * 16 + 8);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-      const __m256 ar = _mm256_broadcast_ss(a + r * lda + p);
-      lo[r] = _mm256_fmadd_ps(ar, b0, lo[r]);
-      hi[r] = _mm256_fmadd_ps(ar, b1, hi[r]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++) {
-    _mm256_storeu_ps(tile + r * 16, lo[r]);
-    _mm256_storeu_ps(tile + r * 16 + 8, hi[r]);
-  }
-}
-
-// One row (a batch of one sequence): a single row has only two sums, and
-// each FMA would wait for the previous one's result, so four steps of k are
-// summed apart and added at the end.
-__attribute__((target("avx2,fma"))) void rowAvx2(int k, const float* a, long lda, const float* panel,
-                                                 float* tile) {
-  __m256 lo[4], hi[4];
-#pragma GCC unroll 4
-  for (int u = 0; u < 4; u++) {
-    lo[u] = _mm256_setzero_ps();
-    hi[u] = _mm256_setzero_ps();
-  }
-  int p = 0;
-  for (; p + 4 <= k; p += 4) {
-#pragma GCC unroll 4
-    for (int u = 0; u < 4; u++) {
-      const __m256 ar = _mm256_broadcast_ss(a + p + u);
-      lo[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(panel + static_cast<long>(p + u) * 16), lo[u]);
-      hi[u] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(panel + static_cast<long>(p + u) * 16 + 8), hi[u]);
-    }
-  }
-  for (; p < k; p++) {
-    const __m256 ar = _mm256_broadcast_ss(a + p);
-    lo[0] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(panel + static_cast<long>(p) * 16), lo[0]);
-    hi[0] = _mm256_fmadd_ps(ar, _mm256_loadu_ps(panel + static_cast<long>(p) * 16 + 8), hi[0]);
-  }
-  _mm256_storeu_ps(tile, _mm256_add_ps(_mm256_add_ps(lo[0], lo[1]), _mm256_add_ps(lo[2], lo[3])));
-  _mm256_storeu_ps(tile + 8, _mm256_add_ps(_mm256_add_ps(hi[0], hi[1]), _mm256_add_ps(hi[2], hi[3])));
-}
-
-// AVX-512: 6 rows x 32 columns, 12 of the 32 zmm registers; enough
-// independent sums to keep both FMA pipes busy through their latency.
-template <int R>
-__attribute__((target("avx512f"))) void tileAvx512(int k, const float* a, long lda, const float* panel,
-                                                   float* tile) {
-  __m512 lo[R], hi[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++) {
-    lo[r] = _mm512_setzero_ps();
-    hi[r] = _mm512_setzero_ps();
-  }
-  for (int p = 0; p < k; p++) {
-    const __m512 b0 = _mm512_loadu_ps(panel + static_cast<long>(p) * 32);
-    const __m512 b1 = _mm512_loadu_ps(panel + static_cast<long>(p) * 32 + 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-      const __m512 ar = _mm512_set1_ps(a[r * lda + p]);
-      lo[r] = _mm512_fmadd_ps(ar, b0, lo[r]);
-      hi[r] = _mm512_fmadd_ps(ar, b1, hi[r]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++) {
-    _mm512_storeu_ps(tile + r * 32, lo[r]);
-    _mm512_storeu_ps(tile + r * 32 + 16, hi[r]);
-  }
-}
-
-// One row, as rowAvx2.
-__attribute__((target("avx512f"))) void rowAvx512(int k, const float* a, long lda, const float* panel,
-                                                   float* tile) {
-  __m512 lo[4], hi[4];
-#pragma GCC unroll 4
-  for (int u = 0; u < 4; u++) {
-    lo[u] = _mm512_setzero_ps();
-    hi[u] = _mm512_setzero_ps();
-  }
-  int p = 0;
-  for (; p + 4 <= k; p += 4) {
-#pragma GCC unroll 4
-    for (int u = 0; u < 4; u++) {
-      const __m512 ar = _mm512_set1_ps(a[p + u]);
-      lo[u] = _mm512_fmadd_ps(ar, _mm512_loadu_ps(panel + static_cast<long>(p + u) * 32), lo[u]);
-      hi[u] = _mm512_fmadd_ps(ar, _mm512_loadu_ps(panel + static_cast<long>(p + u) * 32 + 16), hi[u]);
-    }
-  }
-  for (; p < k; p++) {
-    const __m512 ar = _mm512_set1_ps(a[p]);
-    lo[0] = _mm512_fmadd_ps(ar, _mm512_loadu_ps(panel + static_cast<long>(p) * 32), lo[0]);
-    hi[0] = _mm512_fmadd_ps(ar, _mm512_loadu_ps(panel + static_cast<long>(p) * 32 + 16), hi[0]);
-  }
-  _mm512_storeu_ps(tile, _mm512_add_ps(_mm512_add_ps(lo[0], lo[1]), _mm512_add_ps(lo[2], lo[3])));
-  _mm512_storeu_ps(tile + 16, _mm512_add_ps(_mm512_add_ps(hi[0], hi[1]), _mm512_add_ps(hi[2], hi[3])));
-}
-#endif
-
-struct TileKernels {
-  int rows;                        // the tile height for full row blocks
-  TileFn byRows[kMaxTileRows + 1];  // byRows[r]: a tile of r rows
-};
-
-TileKernels tileKernelsFor(KernelIsa isa) {
-#ifdef GATEDRNN_X86_TILES
-  if (isa == KernelIsa::Avx512)
-    return {6, {nullptr, rowAvx512, tileAvx512<2>, tileAvx512<3>, tileAvx512<4>, tileAvx512<5>, tileAvx512<6>}};
-  if (isa == KernelIsa::Avx2)
-    return {6, {nullptr, rowAvx2, tileAvx2<2>, tileAvx2<3>, tileAvx2<4>, tileAvx2<5>, tileAvx2<6>}};
-#endif
-  return {4, {nullptr, tileGeneric<1>, tileGeneric<2>, tileGeneric<3>, tileGeneric<4>, nullptr, nullptr}};
-}
-
-const TileKernels& tileKernels() {
-  static const TileKernels kernels = tileKernelsFor(kernelIsa());
-  return kernels;
-}
 
 // C (rows, width) = tile + beta * C, tile row stride nr. beta is 0 or 1;
 // with 0, C is never read (it may hold NaN from a previous use).
@@ -280,21 +66,8 @@ void multiplyPanels(int m, const float* a, int lda, const PackedMatrix& b, float
 
 }  // namespace
 
-KernelIsa kernelIsa() {
-  static const KernelIsa isa = chooseIsa();
-  return isa;
-}
-
-const char* kernelIsaName(KernelIsa isa) {
-  switch (isa) {
-    case KernelIsa::Avx512: return "avx512";
-    case KernelIsa::Avx2: return "avx2";
-    default: return "generic";
-  }
-}
-
 PackedMatrix::PackedMatrix(Trans trans, int k, int n, const float* b, int ldb, BlockUse use)
-    : k_(k), n_(n), nr_(panelWidthFor(kernelIsa())), trans_(trans), source_(b), ldb_(ldb) {
+    : k_(k), n_(n), nr_(tileKernels().panelWidth), trans_(trans), source_(b), ldb_(ldb) {
   if (k <= 0 || n <= 0) return;
   data_ = FloatBuffer(static_cast<size_t>(panels()) * k * nr_, use);
   auto pack = [&](int p0, int p1) {

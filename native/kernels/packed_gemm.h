@@ -7,24 +7,14 @@
 // H = 1024: a 12 MB U against 16 rows of h) the copy costs about as much
 // as the arithmetic. Here U is packed into column panels once, and each step
 // streams the panels through a register-tiled kernel that reads h in place.
-//
-// The vector width is chosen once per process (kernelIsa): AVX-512, AVX2 +
-// FMA, or portable C++ the compiler vectorises. It follows the CPU, capped by
-// OPENBLAS_CORETYPE when the user has set it (OPENBLAS_CORETYPE=Haswell keeps
-// these kernels on AVX2, as it keeps OpenBLAS's), or by GATEDRNN_KERNEL_ISA
-// (avx512 | avx2 | generic).
+// The tiles' vector width is chosen once per process (kernel_isa.h).
 #pragma once
 
 #include "buffer.h"
 #include "gemm.h"
+#include "kernel_isa.h"
 
 namespace gatedrnn {
-
-enum class KernelIsa { Generic = 0, Avx2 = 1, Avx512 = 2 };
-
-// The instruction set of the packed kernels, chosen at first use.
-KernelIsa kernelIsa();
-const char* kernelIsaName(KernelIsa isa);
 
 // op(B) (k, n) in column panels: panel p holds columns [p*nr, p*nr + nr) as
 // k rows of nr contiguous floats; the last panel is zero-padded. nr is the
