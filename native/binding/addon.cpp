@@ -172,6 +172,23 @@ Napi::Object resultsToJs(Napi::Env env, std::initializer_list<std::pair<const ch
   return out;
 }
 
+// A weights handle's kernels packed for inference (packed_weights.h): by the
+// first inference forward that needs them, on its worker thread, for every
+// later one. Training forwards pack their own: their weights change after
+// every batch.
+class PackedOnce {
+ public:
+  template <class Pack>
+  const PackedCellWeights* get(const Pack& pack) const {
+    std::call_once(once_, [&] { packed_ = pack(); });
+    return &packed_;
+  }
+
+ private:
+  mutable std::once_flag once_;
+  mutable PackedCellWeights packed_;
+};
+
 // ---- GRU weights handle -----------------------------------------------------
 
 struct GruWeightsData {
@@ -186,16 +203,12 @@ struct GruWeightsData {
     w.recurrentBias = recurrentBias ? recurrentBias->data() : nullptr;
     return w;
   }
-  // For inference: the kernels packed once, by the first inference forward
-  // (on its worker thread), for every later one (packed_weights.h).
   GruWeights inferenceView() const {
-    std::call_once(packOnce, [&] { packed = packGruWeights(resetAfter, inputSize, units, view(), BlockUse::Held); });
     GruWeights w = view();
-    w.packed = &packed;
+    w.packed = packed.get([&] { return packGruWeights(resetAfter, inputSize, units, view(), BlockUse::Held); });
     return w;
   }
-  mutable std::once_flag packOnce;
-  mutable PackedCellWeights packed;
+  PackedOnce packed;
 };
 using WeightsPtr = std::shared_ptr<GruWeightsData>;
 
@@ -376,8 +389,9 @@ class GruForwardWorker : public PromiseWorker {
       activations.gates = c.gates->data();
       activations.hnCache = c.hn ? c.hn->data() : nullptr;
     }
-    gruForward(c.shape, c.options, training_ ? c.weights->view() : c.weights->inferenceView(), c.x->data(), c.h0->data(), maskData(c.mask),
-               floatData(c.rscale), c.output->data(), training_ ? &activations : nullptr);
+    const GruWeights w = training_ ? c.weights->view() : c.weights->inferenceView();
+    gruForward(c.shape, c.options, w, c.x->data(), c.h0->data(), maskData(c.mask), floatData(c.rscale),
+               c.output->data(), training_ ? &activations : nullptr);
     if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
 
@@ -470,15 +484,12 @@ struct LstmWeightsData {
     w.bias = bias ? bias->data() : nullptr;
     return w;
   }
-  // As GruWeightsData::inferenceView.
   LstmWeights inferenceView() const {
-    std::call_once(packOnce, [&] { packed = packLstmWeights(inputSize, units, view(), BlockUse::Held); });
     LstmWeights w = view();
-    w.packed = &packed;
+    w.packed = packed.get([&] { return packLstmWeights(inputSize, units, view(), BlockUse::Held); });
     return w;
   }
-  mutable std::once_flag packOnce;
-  mutable PackedCellWeights packed;
+  PackedOnce packed;
 };
 using LstmWeightsPtr = std::shared_ptr<LstmWeightsData>;
 
@@ -549,7 +560,8 @@ class LstmForwardWorker : public PromiseWorker {
       activations.gates = c.gates->data();
       activations.cells = c.cells->data();
     }
-    lstmForward(c.shape, c.options, training_ ? c.weights->view() : c.weights->inferenceView(), c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
+    const LstmWeights w = training_ ? c.weights->view() : c.weights->inferenceView();
+    lstmForward(c.shape, c.options, w, c.x->data(), c.h0->data(), c.c0->data(), maskData(c.mask),
                 floatData(c.rscale), c.output->data(), cLast_->data(), training_ ? &activations : nullptr);
     if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
@@ -646,15 +658,12 @@ struct RnnWeightsData {
     w.bias = bias ? bias->data() : nullptr;
     return w;
   }
-  // As GruWeightsData::inferenceView.
   RnnWeights inferenceView() const {
-    std::call_once(packOnce, [&] { packed = packRnnWeights(inputSize, units, view(), BlockUse::Held); });
     RnnWeights w = view();
-    w.packed = &packed;
+    w.packed = packed.get([&] { return packRnnWeights(inputSize, units, view(), BlockUse::Held); });
     return w;
   }
-  mutable std::once_flag packOnce;
-  mutable PackedCellWeights packed;
+  PackedOnce packed;
 };
 using RnnWeightsPtr = std::shared_ptr<RnnWeightsData>;
 
@@ -715,8 +724,9 @@ class RnnForwardWorker : public PromiseWorker {
     RnnCacheData& c = *cache_;
     const size_t B = c.shape.batch, T = c.shape.steps, H = c.shape.units;
     c.output = sequenceBuffer(B * T * H, lastOnly_);
-    simpleRnnForward(c.shape, c.activation, training_ ? c.weights->view() : c.weights->inferenceView(), c.x->data(), c.h0->data(), maskData(c.mask),
-                     floatData(c.rscale), c.output->data());
+    const RnnWeights w = training_ ? c.weights->view() : c.weights->inferenceView();
+    simpleRnnForward(c.shape, c.activation, w, c.x->data(), c.h0->data(), maskData(c.mask), floatData(c.rscale),
+                     c.output->data());
     if (lastOnly_) c.output = lastStates(*c.output, *c.h0, B, T, H);
   }
 
