@@ -6,7 +6,7 @@
  * own process:
  *
  *  1. here, the addon's `packedGemm` against a float64 reference at every
- *     tile remainder (rows 1..13 around the 6-row tile, columns around the
+ *     tile remainder (rows 1..16 around the 8-, 6- and 4-row tiles, columns around the
  *     16- and 32-wide panels, k around the 4-step unroll of one row), both
  *     layouts of B, beta 0 over a NaN-filled C and beta 1, strided A and C,
  *     on 1 and 2 threads;
@@ -86,7 +86,8 @@ describe(`packed recurrent product (${addon.info().recurrentKernelIsa})`, () => 
   for (const threads of [1, 2]) {
     it(`every tile remainder, both layouts of B, beta 0 and 1, on ${threads} thread(s)`, () => {
       addon.setNumThreads(threads);
-      for (const m of [1, 2, 5, 6, 7, 12, 13]) {
+      // Around the tile heights: 8 (AVX-512), 6 (AVX2), 4 (portable).
+      for (const m of [1, 2, 3, 5, 6, 7, 8, 11, 12, 13, 16]) {
         for (const n of [1, 15, 16, 17, 31, 32, 33, 65]) {
           for (const k of [1, 3, 4, 5, 9]) {
             check(m, k, n, m % 2 === 0, ((m + n) % 2) as 0 | 1, (k + n) % 3);

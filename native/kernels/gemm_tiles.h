@@ -9,7 +9,7 @@
 namespace gatedrnn {
 
 // The largest tile: rows x panel width.
-constexpr int kMaxTileRows = 6;
+constexpr int kMaxTileRows = 8;
 constexpr int kMaxPanelWidth = 32;
 
 // tile (R, NR) = A (R rows, row stride lda, k columns) @ panel (k, NR), the
