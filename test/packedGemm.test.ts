@@ -21,20 +21,11 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { SgemmArgs } from '../lib/backend/types.js';
+import { rng, uniform } from './helpers/random.js';
 
-interface PackedGemmArgs {
-  transB: boolean;
-  m: number;
-  n: number;
-  k: number;
-  a: Float32Array;
-  lda: number;
-  b: Float32Array;
-  ldb: number;
-  beta: number;
-  c: Float32Array;
-  ldc: number;
-}
+/** sgemm's arguments without transA and alpha: A is read as it is stored, alpha is 1. */
+type PackedGemmArgs = Omit<SgemmArgs, 'transA' | 'alpha'>;
 interface Addon {
   packedGemm(args: PackedGemmArgs): void;
   setNumThreads(n: number): void;
@@ -48,15 +39,7 @@ const cpuBest = features.includes('avx512f') ? 'avx512' : features.includes('avx
 const ORDER = ['generic', 'avx2', 'avx512'];
 const capped = (isa: string, cap: string) => ORDER[Math.min(ORDER.indexOf(isa), ORDER.indexOf(cap))];
 
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+const values = (n: number, seed: number): Float32Array => uniform(n, 1, rng(seed));
 
 /** Runs one product through the addon and checks it against float64. */
 function check(m: number, k: number, n: number, transB: boolean, beta: 0 | 1, pad = 0): void {
